@@ -1,0 +1,1 @@
+"""The shop's data: the SQLite database, its migrations, and catalog import."""

@@ -1,0 +1,103 @@
+"""Settings: read once from the environment at the entry point, then passed down.
+
+Nothing in reelcart reads ``os.environ`` at import time; ``Settings.from_env`` is called by
+``cli.main`` and the resulting object travels to every component that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+TELEGRAM_API_ROOT = "https://api.telegram.org"
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value reelcart cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything reelcart can be configured with (see the README's configuration table)."""
+
+    bot_token: str | None = None
+    api_root: str = TELEGRAM_API_ROOT
+    db_path: Path = Path("reelcart.db")
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    payment_provider_token: str = ""
+    public_url: str | None = None
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    model: str | None = None
+    discovery_rate: float = 0.1
+    webhook_secret: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``REELCART_*`` variables; raise ConfigError on a bad value."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        admin_ids: set[int] = set()
+        for part in (get("REELCART_ADMIN_IDS") or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ConfigError(f"REELCART_ADMIN_IDS: {part!r} is not a Telegram user id")
+            admin_ids.add(int(part))
+
+        port_text = get("REELCART_HTTP_PORT") or "8080"
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise ConfigError(f"REELCART_HTTP_PORT: {port_text!r} is not a port number")
+
+        rate_text = get("REELCART_DISCOVERY_RATE") or "0.1"
+        try:
+            rate = float(rate_text)
+        except ValueError:
+            raise ConfigError(f"REELCART_DISCOVERY_RATE: {rate_text!r} is not a number") from None
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError("REELCART_DISCOVERY_RATE must be between 0 and 1")
+
+        public_url = get("REELCART_PUBLIC_URL")
+        if public_url and not public_url.startswith(("https://", "http://")):
+            raise ConfigError("REELCART_PUBLIC_URL must start with https://")
+
+        return cls(
+            bot_token=get("REELCART_BOT_TOKEN"),
+            api_root=(get("REELCART_API_BASE") or TELEGRAM_API_ROOT).rstrip("/"),
+            db_path=Path(get("REELCART_DB") or "reelcart.db"),
+            admin_ids=frozenset(admin_ids),
+            payment_provider_token=get("REELCART_PAYMENT_PROVIDER_TOKEN") or "",
+            public_url=public_url.rstrip("/") if public_url else None,
+            http_host=get("REELCART_HTTP_HOST") or "0.0.0.0",
+            http_port=int(port_text),
+            model=get("REELCART_MODEL"),
+            discovery_rate=rate,
+            webhook_secret=get("REELCART_WEBHOOK_SECRET"),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (used by the CLI's flags and the tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def index_path(self) -> Path:
+        """The FAISS index is persisted beside the database."""
+        return self.db_path.with_name(self.db_path.name + ".faiss")
+
+    def __repr__(self) -> str:
+        # Secrets never reach a log line, even through repr().
+        hidden = "***" if self.bot_token else None
+        return (
+            f"Settings(bot_token={hidden!r}, api_root={self.api_root!r}, "
+            f"db_path={str(self.db_path)!r}, admins={len(self.admin_ids)}, "
+            f"payments={'on' if self.payment_provider_token else 'stars only'}, "
+            f"public_url={self.public_url!r}, http_port={self.http_port}, "
+            f"model={self.model!r}, discovery_rate={self.discovery_rate})"
+        )
