@@ -216,6 +216,12 @@ class StaleCard(ReelcartError):
     message_key = "error.stale_card"
 
 
+class AlreadyAnswered(StaleCard):
+    """The same button pressed twice: the first press counted, this one changes nothing."""
+
+    message_key = "feed.already"
+
+
 class CatalogFileError(ReelcartError):
     """A catalog file that cannot be read at all: nothing from it is imported."""
 

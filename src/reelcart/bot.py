@@ -1,0 +1,122 @@
+"""Builds the python-telegram-bot Application and runs it (polling or webhook).
+
+``serve`` is what ``reelcart run`` calls: it opens the shop, starts the HTTP server, talks
+to Telegram (or any Bot API base, such as the sandbox) and stops gracefully on SIGINT or
+SIGTERM, finishing every update in flight before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import time
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from reelcart import handlers, web
+from reelcart.config import Settings
+from reelcart.domain import Language
+from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartContext
+from reelcart.i18n import t
+from reelcart.services.shop import Shop
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("feed", "search", "likes", "lang", "start", "help")
+
+
+class MissingToken(RuntimeError):
+    """``reelcart run`` needs REELCART_BOT_TOKEN."""
+
+
+def build_application(settings: Settings) -> ReelcartApplication:
+    """The Application with every handler registered; the shop is attached by ``serve``."""
+    if not settings.bot_token:
+        raise MissingToken("set REELCART_BOT_TOKEN (from @BotFather) or use `reelcart demo`")
+    context_types = ContextTypes(context=ReelcartContext, bot_data=BotData)
+    application: ReelcartApplication = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(f"{settings.api_root}/bot")
+        .base_file_url(f"{settings.api_root}/file/bot")
+        .context_types(context_types)
+        .concurrent_updates(64)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .connection_pool_size(32)
+        .get_updates_read_timeout(35)
+        .build()
+    )  # type: ignore[assignment]
+    handlers.register_all(application)
+    return application
+
+
+async def set_commands(application: ReelcartApplication) -> None:
+    """The command menu in English (default) and French."""
+    bot = application.bot
+    scope = BotCommandScopeAllPrivateChats()
+    for language in Language:
+        commands = [BotCommand(name, t(language, f"cmd.{name}")) for name in COMMANDS]
+        code = None if language is Language.EN else language.value
+        await bot.set_my_commands(commands, scope=scope, language_code=code)
+
+
+async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None = None) -> None:
+    """Run the bot until SIGINT/SIGTERM. Raises MissingToken without a token."""
+    application = build_application(settings)
+    if webhook and not settings.public_url:
+        raise MissingToken("webhook mode needs REELCART_PUBLIC_URL")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    if shop is None:
+        shop = await asyncio.to_thread(Shop.open, settings)
+    application.bot_data.shop = shop
+    started = time.time()
+
+    async def health() -> dict[str, Any]:
+        return {
+            "mode": "webhook" if webhook else "polling",
+            "uptime_s": round(time.time() - started, 1),
+            "products": shop.product_count(),
+        }
+
+    async def accept(data: dict[str, Any]) -> None:
+        await application.update_queue.put(Update.de_json(data, application.bot))
+
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    http = web.make_app(health, accept if webhook else None, secret if webhook else None)
+    try:
+        async with application:
+            await set_commands(application)
+            runner = await web.start_server(http, settings.http_host, settings.http_port)
+            try:
+                if webhook:
+                    url = f"{settings.public_url}{web.WEBHOOK_PATH}"
+                    await application.bot.set_webhook(
+                        url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+                    )
+                    log.info("webhook set to %s", url)
+                else:
+                    await application.bot.delete_webhook()
+                    assert application.updater is not None
+                    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                await application.start()
+                log.info("reelcart is running as @%s", application.bot.username)
+                await stop.wait()
+                log.info("stopping: finishing updates in flight")
+                if not webhook and application.updater is not None:
+                    await application.updater.stop()
+            finally:
+                # Stop taking webhook calls first, then let the application drain its queue.
+                await runner.cleanup()
+                if application.running:
+                    await application.stop()
+    finally:
+        await asyncio.to_thread(shop.close)
+        log.info("reelcart stopped")

@@ -1,0 +1,171 @@
+"""The ``reelcart`` command: a thin layer over the library.
+
+Settings are read from the environment here, once, and passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reelcart.config import ConfigError, Settings
+
+log = logging.getLogger("reelcart")
+
+DESCRIPTION = """\
+reelcart: a Telegram shopping bot built like a short-video feed.
+
+commands:
+  run       the bot, on the real Telegram (long polling; --webhook behind REELCART_PUBLIC_URL)
+  import    import a catalog file (CSV, JSON or a Shopify product export) for a merchant
+  demo      the whole product on embedded defaults: no token, no network
+
+Configuration comes from REELCART_* environment variables (see the README).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reelcart",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot (needs REELCART_BOT_TOKEN)",
+        description="Run the bot against Telegram, or any Bot API base in REELCART_API_BASE. "
+        "Serves /healthz (and the webhook) on REELCART_HTTP_PORT.",
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook at REELCART_PUBLIC_URL instead of long polling",
+    )
+
+    imp = commands.add_parser(
+        "import",
+        help="import a catalog file for a merchant",
+        description="Import a CSV, JSON or Shopify product CSV file. Bad rows are reported "
+        "with their line and column; the good rows are imported. Re-importing an unchanged "
+        "file changes nothing.",
+    )
+    imp.add_argument("file", type=Path, help="the catalog file")
+    imp.add_argument("--merchant", required=True, help="the merchant's name (created if new)")
+    imp.add_argument(
+        "--errors-csv", type=Path, help="also write the failed rows and their reasons here"
+    )
+    imp.add_argument(
+        "--clips",
+        type=Path,
+        help="a folder of clips named <sku>.mp4 (or .gif) to attach to the imported products",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole product with no token and no network",
+        description="Start the sandbox Bot API, load the demo catalog, start the real "
+        "`reelcart run` process against the sandbox, and play a scripted shopper.",
+    )
+    demo.add_argument("--swipes", type=int, default=40, help="how many cards the shopper swipes")
+    demo.add_argument("--workdir", type=Path, help="keep the demo database here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request at INFO: far too chatty for a bot that polls.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"reelcart: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return _run(settings, args.webhook)
+    if args.command == "import":
+        return _import(settings, args.file, args.merchant, args.errors_csv, args.clips)
+    if args.command == "demo":
+        from reelcart.demo import run_demo
+
+        return asyncio.run(run_demo(swipes=args.swipes, workdir=args.workdir))
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _run(settings: Settings, webhook: bool) -> int:
+    from reelcart.bot import MissingToken, serve
+
+    log.info("starting with %r", settings)
+    try:
+        asyncio.run(serve(settings, webhook=webhook))
+    except MissingToken as exc:
+        print(f"reelcart run: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _import(
+    settings: Settings, path: Path, merchant: str, errors_csv: Path | None, clips: Path | None
+) -> int:
+    from reelcart.catalog.progress import ProgressBar
+    from reelcart.domain import CatalogFileError
+    from reelcart.services.shop import Shop
+
+    logging.getLogger("reelcart").setLevel(logging.WARNING)
+    shop = Shop.open(settings)
+    bar = ProgressBar()
+    try:
+        report = shop.import_file(path, merchant, progress=bar)
+    except CatalogFileError as exc:
+        bar.close()
+        print(f"reelcart import: nothing imported: {exc}", file=sys.stderr)
+        shop.close()
+        return 1
+    bar.close()
+    attached = 0
+    if clips is not None:
+        attached = attach_clip_folder(shop, report.merchant.id, clips)
+    shop.close()
+    print(
+        f"{path.name}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.failed} failed"
+        + (f", {attached} clips attached" if clips is not None else "")
+    )
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    if errors_csv is not None and report.errors:
+        errors_csv.write_bytes(report.failed_rows_csv())
+        print(f"failed rows written to {errors_csv}")
+    return 0
+
+
+def attach_clip_folder(shop: object, merchant_id: int, folder: Path) -> int:
+    """Attach ``<sku>.mp4`` / ``<sku>.gif`` files in ``folder`` to the merchant's products."""
+    from reelcart.catalog.store import Store
+    from reelcart.domain import Clip
+    from reelcart.services.shop import Shop
+
+    assert isinstance(shop, Shop)
+    files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in {".mp4", ".gif"}}
+    ids = shop.db.call(Store.product_ids_by_sku, merchant_id, list(files))
+    for sku, product_id in ids.items():
+        path = files[sku].resolve()
+        mime = "image/gif" if path.suffix.lower() == ".gif" else "video/mp4"
+        shop.attach_clip(Clip(product_id=product_id, source=str(path), mime_type=mime))
+    return len(ids)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

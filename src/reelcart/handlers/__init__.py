@@ -1,0 +1,22 @@
+"""Telegram handlers: the only package (with bot.py) that imports ``telegram``.
+
+Each module is one feature exposing ``register(application)``; ``register_all`` adds them
+in order.
+"""
+
+from __future__ import annotations
+
+from reelcart.handlers import discover, errors, feed, help, inline, language, start
+from reelcart.handlers.context import ReelcartApplication
+
+
+def register_all(application: ReelcartApplication) -> None:
+    """Add every handler. Note: order matters, the catch-alls come last."""
+    start.register(application)
+    feed.register(application)
+    discover.register(application)
+    language.register(application)
+    inline.register(application)
+    help.register(application)
+    errors.register(application)
+    help.register_fallbacks(application)

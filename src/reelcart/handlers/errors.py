@@ -1,0 +1,45 @@
+"""One error handler: log with the traceback, tell the user politely, never show a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden
+
+from reelcart.domain import Language, ReelcartError
+from reelcart.handlers.context import ReelcartApplication, ReelcartContext
+from reelcart.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ReelcartContext) -> None:
+    """Log the failure; answer the user in their language if there is a user to answer."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("user blocked the bot: %s", error)
+        return
+    log.error("error while handling an update", exc_info=error)
+    if not isinstance(update, Update):
+        return
+    language = Language.EN
+    if update.effective_user is not None and context.bot_data.shop is not None:
+        try:
+            user = await context.shop.feed.user(update.effective_user.id)
+            language = user.language if user else language
+        except Exception:  # the store itself may be what failed
+            log.debug("could not read the user's language", exc_info=True)
+    key = error.message_key if isinstance(error, ReelcartError) else "error.generic"
+    text = t(language, key)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, text)
+    except Exception:
+        log.warning("could not tell the user about the error", exc_info=True)
+
+
+def register(application: ReelcartApplication) -> None:
+    application.add_error_handler(on_error)

@@ -1,0 +1,251 @@
+"""The feed: /feed sends a card; ❤️ 👎 ⏭ swap the next clip into the same message."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from telegram import (
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaAnimation,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from reelcart.domain import (
+    AlreadyAnswered,
+    Clip,
+    FeedCard,
+    Language,
+    ProductNotFound,
+    ReasonKind,
+    StaleCard,
+)
+from reelcart.handlers import render
+from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.i18n import t
+from reelcart.services.feed import SWIPES
+
+log = logging.getLogger(__name__)
+
+_ANSWERS = {"like": "feed.liked", "dislike": "feed.disliked", "next": "feed.skipped"}
+
+
+async def feed_command(update: Update, context: ReelcartContext) -> None:
+    """Send the next card of the user's feed as a new message."""
+    user = await shopper(update, context)
+    assert update.effective_chat is not None
+    card = await context.shop.feed.next_card(user.id)
+    if card is None:
+        await update.effective_chat.send_message(t(user.language, "feed.empty"))
+        return
+    await show_card(context, update.effective_chat.id, card, user.language)
+
+
+async def card_button(update: Update, context: ReelcartContext) -> None:
+    """A card button: a swipe (like, not for me, next), why-this, or buy."""
+    query = update.callback_query
+    assert query is not None
+    user = await shopper(update, context)
+    lang = user.language
+    button = render.parse_card_data(query.data)
+    if button is None:
+        await query.answer(t(lang, "feed.stale"))
+        return
+    feed = context.shop.feed
+    try:
+        if button.action in SWIPES:
+            result = await feed.swipe(user.id, button.card_id, button.action)
+            await query.answer(t(lang, _ANSWERS[button.action]))
+            message = query.message if isinstance(query.message, Message) else None
+            chat_id = update.effective_chat.id if update.effective_chat else user.id
+            if result.next_card is None:
+                if message is not None:
+                    await _retire(message, t(lang, "feed.empty"))
+                else:
+                    await context.bot.send_message(chat_id, t(lang, "feed.empty"))
+                return
+            await show_card(context, chat_id, result.next_card, lang, replace=message)
+        elif button.action == "why":
+            await query.answer(await why_text(context, user.id, button.card_id, lang), show_alert=True)
+        else:  # buy
+            await feed.card_product(user.id, button.card_id)
+            await query.answer(t(lang, "feed.buy_soon"), show_alert=True)
+    except AlreadyAnswered:
+        await query.answer(t(lang, "feed.already"))
+    except StaleCard:
+        await query.answer(t(lang, "feed.stale"))
+    except ProductNotFound:
+        await query.answer(t(lang, "feed.card_unavailable"))
+
+
+async def why_text(context: ReelcartContext, user_id: int, card_id: int, lang: Language) -> str:
+    """The why-this answer, in words a shopper understands."""
+    why = await context.shop.feed.explain(user_id, card_id)
+    if why.reason in (ReasonKind.SIMILAR_TO_LIKED, ReasonKind.OTHERS_LIKED):
+        return t(lang, f"why.{why.reason.value}", title=why.because_title)
+    if why.reason is ReasonKind.INTEREST:
+        return t(lang, "why.interest", interest=why.because_interest or "")
+    return t(lang, f"why.{why.reason.value}")
+
+
+async def product_button(update: Update, context: ReelcartContext) -> None:
+    """A product in a list (/likes, /search) was tapped: open its card."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    user = await shopper(update, context)
+    product_id = render.parse_product_data(query.data)
+    if product_id is None:
+        await query.answer(t(user.language, "feed.stale"))
+        return
+    try:
+        card = await context.shop.feed.open_product(user.id, product_id)
+    except ProductNotFound:
+        await query.answer(t(user.language, "error.product_not_found"))
+        return
+    await query.answer()
+    await show_card(context, update.effective_chat.id, card, user.language)
+
+
+async def show_card(
+    context: ReelcartContext,
+    chat_id: int,
+    card: FeedCard,
+    lang: Language,
+    replace: Message | None = None,
+) -> Message:
+    """Show ``card``: swap it into ``replace`` if given, else send it as a new message.
+
+    The clip goes by its cached Telegram file_id when there is one; otherwise it is
+    uploaded (or passed by URL) once and the file_id Telegram returns is cached.
+    """
+    caption = render.caption(card.product, lang)
+    keyboard = render.card_keyboard(card, lang)
+    message = None
+    if replace is not None:
+        message = await _edit_card(context, replace, card, caption, keyboard)
+    if message is None:
+        message = await _send_card(context, chat_id, card, caption, keyboard)
+    await _cache_file_id(context, card.clip, message)
+    await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
+    return message
+
+
+async def _send_card(
+    context: ReelcartContext,
+    chat_id: int,
+    card: FeedCard,
+    caption: str,
+    keyboard: InlineKeyboardMarkup,
+) -> Message:
+    clip = card.clip
+    kwargs = {"caption": caption, "parse_mode": ParseMode.HTML, "reply_markup": keyboard}
+    for attempt in (0, 1):
+        media = await _media_source(context, card, use_cache=attempt == 0)
+        try:
+            if clip is None:
+                return await context.bot.send_photo(chat_id, media, **kwargs)
+            if clip.is_animation:
+                return await context.bot.send_animation(chat_id, media, **kwargs)
+            return await context.bot.send_video(
+                chat_id,
+                media,
+                duration=clip.duration,
+                width=clip.width,
+                height=clip.height,
+                supports_streaming=True,
+                **kwargs,
+            )
+        except BadRequest as exc:
+            # A cached file_id Telegram no longer knows: upload from the source once more.
+            if attempt == 0 and _is_file_error(exc) and clip is not None and clip.file_id:
+                log.warning("cached file_id for product %s rejected: %s", clip.product_id, exc)
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+async def _edit_card(
+    context: ReelcartContext,
+    message: Message,
+    card: FeedCard,
+    caption: str,
+    keyboard: InlineKeyboardMarkup,
+) -> Message | None:
+    """Swap the card into ``message``; None if Telegram will not edit it (then send anew)."""
+    clip = card.clip
+    for attempt in (0, 1):
+        media = await _media_source(context, card, use_cache=attempt == 0)
+        item: InputMediaVideo | InputMediaAnimation | InputMediaPhoto
+        if clip is None:
+            item = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
+        elif clip.is_animation:
+            item = InputMediaAnimation(media, caption=caption, parse_mode=ParseMode.HTML)
+        else:
+            item = InputMediaVideo(
+                media,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                duration=clip.duration,
+                width=clip.width,
+                height=clip.height,
+                supports_streaming=True,
+            )
+        try:
+            edited = await message.edit_media(item, reply_markup=keyboard)
+        except BadRequest as exc:
+            if attempt == 0 and _is_file_error(exc) and clip is not None and clip.file_id:
+                continue
+            # The message is gone or too old to edit: the caller sends a fresh card.
+            log.info("could not edit card message %s: %s", message.message_id, exc)
+            return None
+        return edited if isinstance(edited, Message) else None
+    return None
+
+
+async def _retire(message: Message, text: str) -> None:
+    """The feed ran out: say so on the card itself and take its buttons away."""
+    try:
+        await message.edit_caption(text, reply_markup=None)
+    except BadRequest as exc:
+        log.info("could not retire card message %s: %s", message.message_id, exc)
+
+
+async def _media_source(
+    context: ReelcartContext, card: FeedCard, use_cache: bool
+) -> str | InputFile:
+    clip = card.clip
+    if clip is None:
+        return InputFile(await context.shop.placeholder_image(card.product), filename="card.png")
+    if use_cache and clip.file_id:
+        return clip.file_id
+    if clip.source.startswith(("http://", "https://")):
+        return clip.source
+    data = await asyncio.to_thread(Path(clip.source).read_bytes)
+    return InputFile(data, filename=Path(clip.source).name)
+
+
+async def _cache_file_id(context: ReelcartContext, clip: Clip | None, message: Message) -> None:
+    if clip is None or clip.file_id:
+        return
+    media = message.video or message.animation
+    if media is not None:
+        await context.shop.feed.clip_uploaded(clip, media.file_id)
+
+
+def _is_file_error(exc: BadRequest) -> bool:
+    text = str(exc).lower()
+    return "file" in text or "http url" in text
+
+
+def register(application: ReelcartApplication) -> None:
+    application.add_handler(CommandHandler("feed", feed_command))
+    application.add_handler(CallbackQueryHandler(card_button, pattern=r"^c:"))
+    application.add_handler(CallbackQueryHandler(product_button, pattern=r"^p:"))

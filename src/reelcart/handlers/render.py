@@ -1,0 +1,118 @@
+"""How cards and lists look in Telegram: captions, keyboards, and callback data.
+
+Callback data is short and strictly parsed (Telegram allows 1-64 bytes):
+``c:<action>:<card id>`` for card buttons, ``p:<product id>`` to open a product,
+``i:<interest>`` / ``i:!done`` for onboarding, ``l:<lang>`` for the language.
+Anything else is treated as a stale or forged button.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from reelcart.domain import FeedCard, Language, Product
+from reelcart.i18n import format_price, t
+
+CARD_ACTIONS = ("like", "dislike", "next", "buy", "why")
+_CARD_DATA = re.compile(r"^c:(like|dislike|next|buy|why):([1-9][0-9]{0,17})$")
+_PRODUCT_DATA = re.compile(r"^p:([1-9][0-9]{0,17})$")
+CAPTION_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class CardButton:
+    action: str
+    card_id: int
+
+
+def card_data(action: str, card_id: int) -> str:
+    return f"c:{action}:{card_id}"
+
+
+def parse_card_data(data: str | None) -> CardButton | None:
+    """The card button behind ``data``, or None if it is malformed."""
+    match = _CARD_DATA.match(data or "")
+    return CardButton(match[1], int(match[2])) if match else None
+
+
+def parse_product_data(data: str | None) -> int | None:
+    match = _PRODUCT_DATA.match(data or "")
+    return int(match[1]) if match else None
+
+
+def caption(product: Product, language: Language) -> str:
+    """Title, price, merchant and hashtags, HTML-escaped, within Telegram's 1024 limit."""
+    price = format_price(product.price, language)
+    if product.stock <= 0:
+        price = f"{price} · {t(language, 'feed.sold_out')}"
+    tags = " ".join(f"#{tag}" for tag in product.hashtags)
+    text = t(
+        language,
+        "feed.card_caption",
+        title=html.escape(product.title),
+        price=html.escape(price),
+        merchant=html.escape(product.merchant_name),
+        hashtags=html.escape(tags),
+    )
+    description = html.escape(product.description)
+    if description:
+        room = CAPTION_LIMIT - len(text) - 2
+        if room > 40:
+            if len(description) > room:
+                description = description[: room - 1].rsplit(" ", 1)[0] + "…"
+            text = f"{text}\n\n{description}"
+    return text.strip()
+
+
+def card_keyboard(card: FeedCard, language: Language) -> InlineKeyboardMarkup:
+    """The card's buttons, in the order DESIGN.md gives: ❤️ 👎 ⏭ / 🛒 🔗 / 💡 ↗️."""
+    cid = card.card_id
+    rows = [
+        [
+            InlineKeyboardButton(t(language, "feed.btn_like"), callback_data=card_data("like", cid)),
+            InlineKeyboardButton(
+                t(language, "feed.btn_dislike"), callback_data=card_data("dislike", cid)
+            ),
+            InlineKeyboardButton(t(language, "feed.btn_next"), callback_data=card_data("next", cid)),
+        ]
+    ]
+    commerce = [
+        InlineKeyboardButton(t(language, "feed.btn_buy"), callback_data=card_data("buy", cid))
+    ]
+    if card.product.shop_url:
+        commerce.append(InlineKeyboardButton(t(language, "feed.btn_shop"), url=card.product.shop_url))
+    rows.append(commerce)
+    rows.append(
+        [
+            InlineKeyboardButton(t(language, "feed.btn_why"), callback_data=card_data("why", cid)),
+            InlineKeyboardButton(
+                t(language, "feed.btn_share"),
+                switch_inline_query=share_query(card.product.id),
+            ),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def share_query(product_id: int) -> str:
+    """The inline query that shares one product (answered by the inline handler)."""
+    return f"p_{product_id}"
+
+
+def product_list_keyboard(products: list[Product], language: Language) -> InlineKeyboardMarkup:
+    """One button per product: tapping it opens that product's card."""
+    rows = []
+    for product in products:
+        label = f"{product.title} · {format_price(product.price, language)}"
+        if len(label) > 60:
+            label = label[:59] + "…"
+        rows.append([InlineKeyboardButton(label, callback_data=f"p:{product.id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def deep_link(bot_username: str, product_id: int) -> str:
+    return f"https://t.me/{bot_username}?start=p_{product_id}"

@@ -1,0 +1,115 @@
+"""/start: greeting, interests, language; deep links ``p_<id>`` open a product's card."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from reelcart.domain import Language, ProductNotFound, User
+from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.feed import show_card
+from reelcart.i18n import t
+
+_PRODUCT_LINK = re.compile(r"^p_([1-9][0-9]{0,17})$")
+DONE = "i:!done"
+SWITCH_LANGUAGE = "i:!lang"
+
+
+async def start(update: Update, context: ReelcartContext) -> None:
+    """Greet, offer interests and language; or open the product a deep link points at."""
+    user = await shopper(update, context)
+    assert update.effective_chat is not None and update.message is not None
+    payload = context.args[0] if context.args else ""
+    match = _PRODUCT_LINK.match(payload)
+    if match:
+        try:
+            card = await context.shop.feed.open_product(user.id, int(match[1]))
+        except ProductNotFound:
+            await update.message.reply_text(t(user.language, "error.product_not_found"))
+            return
+        await show_card(context, update.effective_chat.id, card, user.language)
+        return
+    await update.message.reply_text(
+        t(user.language, "start.hello", name=html.escape(user.first_name or "👋")),
+        parse_mode=ParseMode.HTML,
+        reply_markup=await interests_keyboard(context, user),
+    )
+
+
+async def interests_keyboard(context: ReelcartContext, user: User) -> InlineKeyboardMarkup:
+    """Toggle buttons for each category, then language and "start swiping"."""
+    options = await context.shop.feed.interest_options()
+    chosen = set(user.interests)
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if option in chosen else "") + option.replace("-", " "),
+            callback_data=f"i:{option}",
+        )
+        for option in options
+        if len(f"i:{option}".encode()) <= 64
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    done_label = "start.done_button" if chosen else "start.skip_button"
+    rows.append([InlineKeyboardButton(t(user.language, done_label), callback_data=DONE)])
+    rows.append(
+        [InlineKeyboardButton(t(user.language, "start.lang_button"), callback_data=SWITCH_LANGUAGE)]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+async def interest_button(update: Update, context: ReelcartContext) -> None:
+    """Toggle an interest (saved at once), switch language, or finish onboarding."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    user = await shopper(update, context)
+    feed = context.shop.feed
+    choice = query.data[2:]
+    message = query.message if isinstance(query.message, Message) else None
+    if query.data == DONE:
+        await feed.set_interests(user.id, user.interests, done=True)
+        await query.answer()
+        if message is not None:
+            await message.edit_reply_markup(None)
+        card = await feed.next_card(user.id)
+        if card is None:
+            await context.bot.send_message(update.effective_chat.id, t(user.language, "feed.empty"))
+            return
+        await show_card(context, update.effective_chat.id, card, user.language)
+        return
+    if query.data == SWITCH_LANGUAGE:
+        language = Language.EN if user.language is Language.FR else Language.FR
+        await feed.set_language(user.id, language)
+        user = await shopper(update, context)
+        await query.answer(t(language, "lang.set"))
+        if message is not None:
+            await message.edit_text(
+                t(language, "start.hello", name=html.escape(user.first_name or "👋")),
+                parse_mode=ParseMode.HTML,
+                reply_markup=await interests_keyboard(context, user),
+            )
+        return
+    options = await feed.interest_options()
+    if choice not in options:
+        await query.answer(t(user.language, "feed.stale"))
+        return
+    interests = set(user.interests)
+    if choice in interests:
+        interests.discard(choice)
+        note = t(user.language, "start.interest_removed", interest=choice)
+    else:
+        interests.add(choice)
+        note = t(user.language, "start.interest_added", interest=choice)
+    await feed.set_interests(user.id, sorted(interests), done=False)
+    await query.answer(note)
+    user = await shopper(update, context)
+    if message is not None:
+        await message.edit_reply_markup(await interests_keyboard(context, user))
+
+
+def register(application: ReelcartApplication) -> None:
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CallbackQueryHandler(interest_button, pattern=r"^i:"))

@@ -1,0 +1,1 @@
+"""Services: what the shop does, independent of Telegram (feed, catalog, later orders)."""

@@ -1,0 +1,259 @@
+"""The feed: who sees which card next, and what every reaction teaches the ranking.
+
+``FeedService`` is what the handlers call. It never blocks the event loop: SQLite work goes
+to the database thread, ranking and FAISS to the ranking thread, the model to a worker
+thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from reelcart.catalog.store import Store
+from reelcart.catalog.worker import DatabaseWorker
+from reelcart.domain import (
+    AlreadyAnswered,
+    Clip,
+    EventKind,
+    FeedCard,
+    Language,
+    Pick,
+    Product,
+    ProductNotFound,
+    ReasonKind,
+    Reaction,
+    StaleCard,
+    User,
+)
+from reelcart.embeddings.encoder import Encoder
+from reelcart.ranking.recommender import Recommender
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_QUERY_LENGTH = 200
+
+# Reactions that move the feed on to the next card, and the event each one records.
+SWIPES: dict[str, EventKind] = {
+    "like": EventKind.LIKE,
+    "dislike": EventKind.DISLIKE,
+    "next": EventKind.SKIP,
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a card was shown, with what a shopper needs to read it."""
+
+    reason: ReasonKind
+    because_title: str | None = None
+    because_interest: str | None = None
+
+
+@dataclass(frozen=True)
+class SwipeResult:
+    """What a swipe recorded, and the card that replaces the swiped one (None: feed is empty)."""
+
+    recorded: EventKind
+    dwell_ms: int
+    next_card: FeedCard | None
+
+
+class RankingThread:
+    """Runs every call on the recommender on one thread, so it needs no locks."""
+
+    def __init__(self, recommender: Recommender) -> None:
+        self.recommender = recommender
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="reelcart-rank"
+        )
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(fn, self.recommender, *args)
+        )
+
+    def call(self, fn: Callable[..., T], *args: object) -> T:
+        return self._executor.submit(fn, self.recommender, *args).result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+class FeedService:
+    """Onboarding, cards, reactions, why-this, search and likes, for one shop."""
+
+    def __init__(
+        self,
+        db: DatabaseWorker,
+        ranking: RankingThread,
+        encoder: Encoder,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.ranking = ranking
+        self.encoder = encoder
+        self.clock = clock
+        # The model is slow compared to everything else; give it its own thread so a
+        # /search never queues behind the database or the ranking.
+        self._model_executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="reelcart-model"
+        )
+
+    def close(self) -> None:
+        self._model_executor.shutdown(wait=True)
+
+    # -- users -------------------------------------------------------------------------
+
+    async def meet(
+        self, user_id: int, first_name: str, username: str | None, language_code: str | None
+    ) -> tuple[User, bool]:
+        """The user as stored (created on first contact) and whether they are new."""
+        return await self.db.run(Store.touch_user, user_id, first_name, username, language_code)
+
+    async def user(self, user_id: int) -> User | None:
+        return await self.db.run(Store.get_user, user_id)
+
+    async def set_language(self, user_id: int, language: Language) -> None:
+        await self.db.run(Store.set_language, user_id, language)
+
+    async def interest_options(self) -> list[str]:
+        return await self.db.run(Store.interest_options)
+
+    async def set_interests(self, user_id: int, interests: Sequence[str], done: bool) -> None:
+        """Store the onboarding choices and let the ranking start from them at once."""
+        await self.db.run(Store.set_interests, user_id, list(interests), done)
+        await self.ranking.run(Recommender.set_interests, user_id, list(interests))
+
+    # -- cards -------------------------------------------------------------------------
+
+    async def next_card(self, user_id: int) -> FeedCard | None:
+        """Pick the next card for this user and log its impression; None if nothing is left."""
+        pick = await self.ranking.run(Recommender.next_pick, user_id)
+        if pick is None:
+            return None
+        return await self._card(user_id, pick)
+
+    async def open_product(self, user_id: int, product_id: int) -> FeedCard:
+        """A card for a product the user asked for (from /likes, /search or a shared link).
+
+        Raises ProductNotFound for an unknown or deleted product.
+        """
+        pick = Pick(product_id=product_id, reason=ReasonKind.REQUESTED)
+        return await self._card(user_id, pick)
+
+    async def _card(self, user_id: int, pick: Pick) -> FeedCard:
+        product, clip, card_id, because = await self.db.run(_create_card, user_id, pick)
+        reaction = Reaction(user_id, product.id, EventKind.IMPRESSION, at=self.clock())
+        await self.ranking.run(Recommender.observe, reaction)
+        return FeedCard(card_id, product, clip, pick, because_title=because)
+
+    async def card_shown(self, card_id: int, chat_id: int, message_id: int) -> None:
+        """The card is on screen now: dwell time counts from here."""
+        await self.db.run(Store.set_card_message, card_id, chat_id, message_id)
+
+    async def clip_uploaded(self, clip: Clip, file_id: str) -> None:
+        """Cache Telegram's file_id so the clip is never uploaded twice."""
+        await self.db.run(Store.cache_file_id, clip.product_id, clip.source, file_id)
+
+    async def swipe(self, user_id: int, card_id: int, action: str) -> SwipeResult:
+        """Record like / dislike / next on the user's current card and pick the next one.
+
+        Raises StaleCard when the card is not this user's current, unanswered card (an old
+        message, a button pressed twice, a forged id): nothing is recorded then.
+        """
+        kind = SWIPES[action]
+        now = self.clock()
+        card = await self.db.run(_answer_current_card, user_id, card_id, now)
+        dwell_ms = max(0, int((now - card["shown_at"]) * 1000))
+        reaction = Reaction(user_id, card["product_id"], kind, dwell_ms, now)
+        await self.db.run(Store.add_event, reaction, card_id)
+        await self.ranking.run(Recommender.observe, reaction)
+        return SwipeResult(kind, dwell_ms, await self.next_card(user_id))
+
+    async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
+        """Record a reaction that does not move the feed (share, shop click, buy)."""
+        reaction = Reaction(user_id, product_id, kind, at=self.clock())
+        await self.db.run(Store.add_event, reaction, None)
+        await self.ranking.run(Recommender.observe, reaction)
+
+    async def explain(self, user_id: int, card_id: int) -> Explanation:
+        """Why this user was shown this card. Raises StaleCard for someone else's card."""
+        card = await self.db.run(Store.get_card, card_id)
+        if card is None or card["user_id"] != user_id:
+            raise StaleCard(card_id)
+        because_title = None
+        if card["because_product_id"] is not None:
+            try:
+                product = await self.db.run(Store.get_product, card["because_product_id"])
+                because_title = product.title
+            except ProductNotFound:
+                because_title = None
+        reason = ReasonKind(card["reason"])
+        if reason in (ReasonKind.SIMILAR_TO_LIKED, ReasonKind.OTHERS_LIKED) and not because_title:
+            reason = ReasonKind.POPULAR
+        return Explanation(reason, because_title, card["because_interest"])
+
+    async def card_product(self, user_id: int, card_id: int) -> Product:
+        """The product on one of this user's cards. Raises StaleCard / ProductNotFound."""
+        card = await self.db.run(Store.get_card, card_id)
+        if card is None or card["user_id"] != user_id:
+            raise StaleCard(card_id)
+        return await self.db.run(Store.get_product, card["product_id"])
+
+    # -- search and likes --------------------------------------------------------------
+
+    async def search(self, text: str, limit: int = 8) -> list[Product]:
+        """Available products closest in meaning to ``text``."""
+        loop = asyncio.get_running_loop()
+        vectors = await loop.run_in_executor(self._model_executor, self.encoder.encode, [text])
+        ids = await self.ranking.run(Recommender.search, vectors[0], limit)
+        products = await self.db.run(Store.get_products, ids)
+        return [products[i] for i in ids if i in products]
+
+    async def product(self, product_id: int) -> Product:
+        return await self.db.run(Store.get_product, product_id)
+
+    async def likes(self, user_id: int, limit: int = 20) -> list[Product]:
+        """The user's liked products, newest first (deleted ones left out)."""
+        ids = await self.db.run(Store.liked_product_ids, user_id, limit)
+        products = await self.db.run(Store.get_products, ids)
+        return [products[i] for i in ids if i in products and products[i].status != "deleted"]
+
+
+def _create_card(store: Store, user_id: int, pick: Pick) -> tuple[Product, Clip | None, int, str | None]:
+    """On the DB thread: load the product, create the card row, log the impression."""
+    product = store.get_product(pick.product_id)
+    clip = store.get_clip(product.id)
+    card_id = store.create_card(user_id, pick)
+    store.add_event(Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time()), card_id)
+    because = None
+    if pick.because_product_id is not None:
+        try:
+            because = store.get_product(pick.because_product_id).title
+        except ProductNotFound:
+            because = None
+    return product, clip, card_id, because
+
+
+def _answer_current_card(store: Store, user_id: int, card_id: int, now: float) -> dict:
+    """On the DB thread: the card if it is the user's latest and not yet answered."""
+    card = store.get_card(card_id)
+    if card is None or card["user_id"] != user_id:
+        raise StaleCard(card_id)
+    if card["answered_at"] is not None:
+        raise AlreadyAnswered(card_id)
+    latest = store.latest_card(user_id)
+    if latest is None or latest["id"] != card_id:
+        raise StaleCard(card_id)
+    if not store.answer_card(card_id):
+        raise AlreadyAnswered(card_id)
+    return card
