@@ -25,6 +25,7 @@ test: setup lint typecheck
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: setup
 	$(VENV)/bin/mypy

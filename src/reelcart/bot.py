@@ -81,6 +81,7 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
 
     async def health() -> dict[str, Any]:
         return {
+            "ready": application.running,
             "mode": "webhook" if webhook else "polling",
             "uptime_s": round(time.time() - started, 1),
             "products": shop.product_count(),
