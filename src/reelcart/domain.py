@@ -223,6 +223,18 @@ class AlreadyAnswered(StaleCard):
 
 
 class CatalogFileError(ReelcartError):
-    """A catalog file that cannot be read at all: nothing from it is imported."""
+    """A catalog file that cannot be read at all: nothing from it is imported.
+
+    ``reason_key`` is the message key of what exactly is wrong (``error.catalog_file.<why>``)
+    and ``params`` fill its placeholders, so the bot can say it in the merchant's language;
+    ``str()`` of the error is the English text.
+    """
 
     message_key = "error.catalog_file"
+
+    def __init__(
+        self, reason_key: str = "error.catalog_file", /, *, text: str = "", **params: object
+    ) -> None:
+        super().__init__(text or reason_key)
+        self.reason_key = reason_key
+        self.params: dict[str, object] = params

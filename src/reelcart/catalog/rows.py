@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from reelcart.domain import Money, ProductKind
@@ -50,8 +50,13 @@ class RowError:
     column: str
     reason: str
     sku: str | None = None
+    # The message key of ``reason`` and its placeholders, for a localized report.
+    key: str = ""
+    params: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
+        if not self.column:
+            return f"line {self.line}: {self.reason}"
         return f"line {self.line}, column {self.column}: {self.reason}"
 
 
