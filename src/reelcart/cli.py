@@ -99,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from reelcart.demo import run_demo
 
+        if not args.verbose:
+            # The transcript is the output; library chatter would drown it.
+            logging.getLogger().setLevel(logging.WARNING)
+
         return asyncio.run(run_demo(swipes=args.swipes, workdir=args.workdir))
     parser.error(f"unknown command {args.command}")
     return 2

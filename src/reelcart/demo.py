@@ -1,0 +1,266 @@
+"""``reelcart demo``: the whole product on embedded defaults, with no token and no network.
+
+It imports the demo catalog (one merchant per shop host, each product with its clip),
+starts the sandbox Bot API, starts the real ``reelcart run`` process against it, and plays
+a scripted shopper whose taste the feed has to discover. The transcript it prints ends with
+numbers that show the feed adapting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import html
+import io
+import random
+import re
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reelcart import demo_data
+from reelcart.config import Settings
+from reelcart.domain import Clip
+from reelcart.launch import BotProcess
+from reelcart.sandbox import SandboxServer, SimulatedUser
+from reelcart.sandbox.views import BotMessage
+from reelcart.services.shop import Shop
+
+FAVOURITES = ("coffee", "plants", "books")
+DISLIKED = "skincare"
+_TAG = re.compile(r"<[^>]+>")
+
+Printer = Callable[[str], None]
+
+
+@dataclass
+class DemoCatalog:
+    """What the scripted shopper knows about the demo products: title -> category."""
+
+    categories: dict[str, str] = field(default_factory=dict)
+    merchants: int = 0
+    clips: int = 0
+
+    @property
+    def products(self) -> int:
+        return len(self.categories)
+
+
+def load_demo_catalog(settings: Settings, shop: Shop | None = None) -> DemoCatalog:
+    """Import the demo catalog into ``settings.db_path`` (blocking; loads the model).
+
+    Products are grouped into one merchant per shop host, as real shops would upload them.
+    """
+    text = demo_data.catalog_path().read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    by_host: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        host = urlsplit(row["shop_url"]).hostname or "reelcart-demo"
+        by_host[host.removesuffix(".example")].append(row)
+    own_shop = shop is None
+    shop = shop or Shop.open(settings)
+    catalog = DemoCatalog(merchants=len(by_host))
+    try:
+        for merchant, merchant_rows in sorted(by_host.items()):
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(merchant_rows)
+            report = shop.import_bytes(out.getvalue().encode(), "catalog.csv", merchant)
+            skus = {row["sku"]: row for row in merchant_rows}
+            for sku, product_id in _ids(shop, report.merchant.id, list(skus)).items():
+                path = demo_data.clip_path(sku)
+                info = demo_data.clip_info(sku) or {}
+                if path is not None:
+                    shop.attach_clip(
+                        Clip(
+                            product_id=product_id,
+                            source=str(path),
+                            mime_type=str(info.get("mime_type", "video/mp4")),
+                            duration=info.get("duration"),
+                            width=info.get("width"),
+                            height=info.get("height"),
+                        )
+                    )
+                    catalog.clips += 1
+                catalog.categories[skus[sku]["title"]] = skus[sku]["category"]
+    finally:
+        if own_shop:
+            shop.close()
+    return catalog
+
+
+def _ids(shop: Shop, merchant_id: int, skus: list[str]) -> dict[str, int]:
+    from reelcart.catalog.store import Store
+
+    return shop.db.call(Store.product_ids_by_sku, merchant_id, skus)
+
+
+def _plain(text: str) -> str:
+    return html.unescape(_TAG.sub("", text))
+
+
+def _title(message: BotMessage) -> str:
+    return message.text.split("\n", 1)[0].strip()
+
+
+def _buttons(message: BotMessage) -> str:
+    return " | ".join(str(button["text"]) for button in message.buttons)
+
+
+class Transcript:
+    """Prints the conversation readably, and keeps it for the tests."""
+
+    def __init__(self, printer: Printer = print) -> None:
+        self.lines: list[str] = []
+        self._print = printer
+
+    def say(self, line: str = "") -> None:
+        self.lines.append(line)
+        self._print(line)
+
+    def bot(self, message: BotMessage, limit: int = 3) -> None:
+        lines = [line for line in _plain(message.text).splitlines() if line.strip()]
+        for index, line in enumerate(lines[:limit]):
+            self.say(("🤖 " if index == 0 else "   ") + line)
+        if message.buttons:
+            self.say(f"   [{_buttons(message)}]")
+
+
+async def play_shopper(
+    server: SandboxServer,
+    catalog: DemoCatalog,
+    transcript: Transcript,
+    swipes: int = 40,
+    seed: int = 7,
+) -> list[str]:
+    """The scripted shopper: returns the category of every card they swiped, in order."""
+    rng = random.Random(seed)
+    say = transcript.say
+    shopper = SimulatedUser(server, 424242, "Camille", language_code="en")
+
+    say("👤 Camille: /start")
+    await shopper.send_command("/start")
+    welcome = await shopper.wait_for(lambda m: bool(m.buttons))
+    transcript.bot(welcome, limit=2)
+    say("👤 Camille taps “Surprise me” (no interests: the feed has to learn her taste)")
+    await shopper.press(welcome, "i:!done")
+    card = await shopper.wait_for(lambda m: m.media_kind is not None)
+
+    say("")
+    say(f"Camille loves {', '.join(FAVOURITES)}; {DISLIKED} is not for her; the rest she skips.")
+    say("")
+    seen: list[str] = []
+    for number in range(1, swipes + 1):
+        title = _plain(_title(card))
+        category = catalog.categories.get(title, "?")
+        seen.append(category)
+        if number == 12:
+            answer = await shopper.press(card, "💡")
+            say(f"      💡 why this? → {answer.text}")
+        await asyncio.sleep(rng.uniform(0.02, 0.08))  # she watches the clip for a moment
+        if category in FAVOURITES:
+            action, label = "❤️", "❤️ like"
+        elif category == DISLIKED:
+            action, label = "👎", "👎 not for me"
+        else:
+            action, label = "⏭", "⏭ next"
+        say(f"🎬 {number:2d}. {title[:44]:<44} {category:<12} → {label}")
+        message_id = card.message_id
+        await shopper.press(card, action)
+        card = await shopper.wait_for(lambda m, mid=message_id: m.message_id == mid and m.edited)
+        if not card.buttons:
+            say("🤖 " + _plain(card.text))
+            break
+
+    say("")
+    say("👤 Camille: /search something to brew in the morning")
+    await shopper.send_command("/search", "something to brew in the morning")
+    results = await shopper.wait_for()
+    transcript.bot(results, limit=1)
+    for button in results.buttons[:4]:
+        say(f"   • {button['text']}")
+
+    say("👤 Camille: /likes")
+    await shopper.send_command("/likes")
+    likes = await shopper.wait_for()
+    say("🤖 " + _plain(likes.text))
+    for button in likes.buttons[:3]:
+        say(f"   • {button['text']}")
+
+    say("👤 Camille: /lang → Français")
+    await shopper.send_command("/lang")
+    prompt = await shopper.wait_for(lambda m: bool(m.buttons))
+    await shopper.press(prompt, "l:fr")
+    confirmed = await shopper.wait_for(lambda m: m.message_id == prompt.message_id)
+    say("🤖 " + _plain(confirmed.text))
+    await shopper.send_command("/feed")
+    french = await shopper.wait_for(lambda m: m.media_kind is not None)
+    say(f"🎬 {_plain(_title(french))}   [{_buttons(french)}]")
+    return seen
+
+
+def adaptation_summary(seen: list[str], catalog: DemoCatalog) -> list[str]:
+    """Share of favourite-category cards per block of ten swipes, against a random feed."""
+    favourite_products = sum(1 for c in catalog.categories.values() if c in FAVOURITES)
+    random_share = favourite_products / max(1, catalog.products)
+    lines = ["", "How the feed adapted (cards from Camille's favourite categories):"]
+    for start in range(0, len(seen), 10):
+        block = seen[start : start + 10]
+        hits = sum(1 for category in block if category in FAVOURITES)
+        lines.append(f"  swipes {start + 1:2d}-{start + len(block):2d}: {hits:2d}/{len(block)}")
+    first = sum(1 for c in seen[:10] if c in FAVOURITES)
+    rest = seen[10:30]
+    later = sum(1 for c in rest if c in FAVOURITES) / max(1, len(rest))
+    lines.append(
+        f"  first 10: {first / max(1, len(seen[:10])):.0%}, swipes 11-30: {later:.0%}, "
+        f"a random feed: {random_share:.0%}"
+    )
+    shown = sum(1 for c in seen if c in FAVOURITES)
+    lines.append(
+        f"  {shown} of the {favourite_products} favourite-category products were shown in "
+        f"{len(seen)} swipes (sold-out ones are never shown)"
+    )
+    return lines
+
+
+async def run_demo(
+    swipes: int = 40, workdir: Path | None = None, printer: Printer = print
+) -> int:
+    """Run the whole demo; returns the process exit code."""
+    transcript = Transcript(printer)
+    with tempfile.TemporaryDirectory(prefix="reelcart-demo-") as scratch:
+        folder = workdir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        db_path = folder / "demo.db"
+        for stale in folder.glob("demo.db*"):
+            stale.unlink()
+        settings = Settings(db_path=db_path)
+        started = time.monotonic()
+        transcript.say("reelcart demo: no token, no network")
+        catalog = await asyncio.to_thread(load_demo_catalog, settings)
+        transcript.say(
+            f"📦 imported {catalog.products} products from {catalog.merchants} merchants, "
+            f"{catalog.clips} clips ({time.monotonic() - started:.1f} s, real model)"
+        )
+        async with SandboxServer() as server:
+            bot = BotProcess(server.root_url, server.token, db_path)
+            transcript.say(f"🧪 sandbox Bot API at {server.root_url}; starting `reelcart run`…")
+            await bot.start()
+            transcript.say(f"🤖 bot @{server.bot_username} is running ({bot.base_url}/healthz ok)")
+            transcript.say("")
+            try:
+                seen = await play_shopper(server, catalog, transcript, swipes)
+            except Exception:
+                transcript.say("the demo failed; the bot's last log lines:\n" + bot.tail())
+                raise
+            finally:
+                code = await bot.stop()
+            for line in adaptation_summary(seen, catalog):
+                transcript.say(line)
+            transcript.say(f"\nbot stopped gracefully (exit code {code})")
+    return 0 if code == 0 else 1

@@ -1,0 +1,261 @@
+"""The FAISS index against a numpy brute-force answer, its file, and its repair on start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reelcart.catalog.store import Store
+from reelcart.catalog.worker import DatabaseWorker
+from reelcart.domain import Product, ProductStatus
+from reelcart.embeddings.index import IndexFileError, VectorIndex
+from reelcart.embeddings.pipeline import ProductEmbedder
+
+from .conftest import CountingEncoder
+
+DIM = 16
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    matrix = rng.normal(size=(n, DIM)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _brute_force(
+    truth: dict[int, np.ndarray], queries: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.array(sorted(truth), dtype=np.int64)
+    matrix = np.vstack([truth[i] for i in ids])
+    scores = queries @ matrix.T
+    order = np.argsort(-scores, axis=1)[:, :k]
+    return np.take_along_axis(scores, order, axis=1), ids[order]
+
+
+def _check_against(
+    index: VectorIndex, truth: dict[int, np.ndarray], rng: np.random.Generator
+) -> None:
+    queries = _unit(rng, 7)
+    scores, ids = index.search(queries, 10)
+    want_scores, want_ids = _brute_force(truth, queries, 10)
+    np.testing.assert_array_equal(ids, want_ids)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-5)
+    assert len(index) == len(truth)
+    np.testing.assert_array_equal(index.ids(), np.array(sorted(truth)))
+
+
+def test_upsert_update_remove_search_match_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(DIM)
+    ids = rng.choice(10_000, size=200, replace=False)
+    vectors = _unit(rng, 200)
+    index.upsert(ids, vectors)
+    truth = {int(i): v for i, v in zip(ids, vectors, strict=True)}
+    _check_against(index, truth, rng)
+
+    # Replace 50 vectors (ids already present) and add 20 new ones in one call.
+    changed = np.concatenate([ids[:50], rng.choice(np.arange(20_000, 30_000), 20, replace=False)])
+    new_vectors = _unit(rng, len(changed))
+    index.upsert(changed, new_vectors)
+    truth.update({int(i): v for i, v in zip(changed, new_vectors, strict=True)})
+    _check_against(index, truth, rng)
+
+    gone = [int(i) for i in ids[50:120]] + [99_999]  # one unknown id, ignored
+    assert index.remove(gone) == 70
+    for pid in gone:
+        truth.pop(pid, None)
+    _check_against(index, truth, rng)
+    assert ids[60] not in index
+    assert int(ids[0]) in index
+
+
+def test_search_can_exclude_ids_inside_the_scan() -> None:
+    rng = np.random.default_rng(10)
+    index = VectorIndex(DIM)
+    ids = np.arange(1, 301)
+    vectors = _unit(rng, 300)
+    index.upsert(ids, vectors)
+    queries = _unit(rng, 3)
+    banned = set(rng.choice(ids, 150, replace=False).tolist())
+    truth = {int(i): v for i, v in zip(ids, vectors, strict=True) if int(i) not in banned}
+    scores, got = index.search(queries, 10, exclude=sorted(banned))
+    want_scores, want_ids = _brute_force(truth, queries, 10)
+    np.testing.assert_array_equal(got, want_ids)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5, atol=1e-5)
+    _, all_but_two = index.search(queries[0], 300, exclude=ids[2:])
+    assert sorted(all_but_two[0, :2].tolist()) == [1, 2]
+    assert (all_but_two[0, 2:] == -1).all()
+
+
+def test_version_changes_with_every_change() -> None:
+    rng = np.random.default_rng(11)
+    index = VectorIndex(DIM)
+    versions = [index.version]
+    index.upsert([1, 2], _unit(rng, 2))
+    versions.append(index.version)
+    index.upsert([1], _unit(rng, 1))
+    versions.append(index.version)
+    index.remove([2])
+    versions.append(index.version)
+    index.remove([2])  # nothing to remove: nothing changed
+    assert index.version == versions[-1]
+    assert len(set(versions)) == 4
+
+
+def test_vector_gives_back_the_latest_and_none_for_unknown() -> None:
+    rng = np.random.default_rng(4)
+    index = VectorIndex(DIM)
+    first, second = _unit(rng, 2)
+    index.upsert([5], first[None, :])
+    index.upsert([5], second[None, :])
+    got = index.vector(5)
+    assert got is not None
+    np.testing.assert_array_equal(got, second)
+    assert index.vector(6) is None
+    assert len(index) == 1
+
+
+def test_duplicate_ids_in_one_upsert_keep_the_last_vector() -> None:
+    rng = np.random.default_rng(5)
+    index = VectorIndex(DIM)
+    rows = _unit(rng, 3)
+    index.upsert([1, 2, 1], rows)
+    assert len(index) == 2
+    got = index.vector(1)
+    assert got is not None
+    np.testing.assert_array_equal(got, rows[2])
+
+
+def test_search_pads_when_fewer_than_k_and_on_empty_index() -> None:
+    rng = np.random.default_rng(6)
+    index = VectorIndex(DIM)
+    scores, ids = index.search(_unit(rng, 1), 4)
+    assert ids.tolist() == [[-1, -1, -1, -1]]
+    assert np.isneginf(scores).all()
+    index.upsert([7, 8], _unit(rng, 2))
+    scores, ids = index.search(_unit(rng, 1)[0], 4)
+    assert sorted(ids[0, :2].tolist()) == [7, 8]
+    assert ids[0, 2:].tolist() == [-1, -1]
+    assert np.isneginf(scores[0, 2:]).all()
+
+
+def test_bad_shapes_are_refused() -> None:
+    index = VectorIndex(DIM)
+    with pytest.raises(ValueError):
+        index.upsert([1, 2], np.zeros((1, DIM), dtype=np.float32))
+    with pytest.raises(ValueError):
+        index.upsert([1], np.zeros((1, DIM + 1), dtype=np.float32))
+    with pytest.raises(ValueError):
+        index.search(np.zeros(DIM + 1, dtype=np.float32), 3)
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    index = VectorIndex(DIM)
+    ids = np.arange(100, 160)
+    index.upsert(ids, _unit(rng, 60))
+    index.remove([100, 101])
+    path = tmp_path / "sub" / "products.faiss"
+    index.save(path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["products.faiss"]  # no temp left
+
+    loaded = VectorIndex.load(path, DIM)
+    np.testing.assert_array_equal(loaded.ids(), index.ids())
+    queries = _unit(rng, 3)
+    for got, want in zip(loaded.search(queries, 5), index.search(queries, 5), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # The loaded index keeps working as an index.
+    loaded.upsert([100], _unit(rng, 1))
+    assert 100 in loaded and len(loaded) == 59
+
+
+def test_load_refuses_other_sizes_and_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "i.faiss"
+    VectorIndex(DIM).save(path)
+    with pytest.raises(IndexFileError):
+        VectorIndex.load(path, DIM * 2)
+    path.write_bytes(b"not an index at all")
+    with pytest.raises(IndexFileError):
+        VectorIndex.load(path, DIM)
+    with pytest.raises(FileNotFoundError):
+        VectorIndex.load(tmp_path / "missing.faiss", DIM)
+
+
+# -- sync_index against a real SQLite file ------------------------------------------------
+
+
+def _active_ids(products: list[Product]) -> list[int]:
+    return sorted(p.id for p in products if p.status is ProductStatus.ACTIVE)
+
+
+def test_sync_index_builds_then_trusts_a_good_file(
+    tmp_path: Path, worker: DatabaseWorker, products: list[Product], encoder: CountingEncoder
+) -> None:
+    path = tmp_path / "products.faiss"
+    first = ProductEmbedder(encoder, worker)
+    index = first.sync_index(path)
+    assert index.ids().tolist() == _active_ids(products)
+    assert path.exists()
+    assert len(encoder.texts) == len(products)
+
+    encoder.texts.clear()
+    again = ProductEmbedder(encoder, worker).sync_index(path)
+    assert again.ids().tolist() == _active_ids(products)
+    assert encoder.texts == []  # restart: nothing re-encoded
+
+
+def test_sync_index_repairs_a_stale_file(
+    tmp_path: Path, worker: DatabaseWorker, products: list[Product], encoder: CountingEncoder
+) -> None:
+    path = tmp_path / "products.faiss"
+    index = ProductEmbedder(encoder, worker).sync_index(path)
+    truth = {pid: index.vector(pid) for pid in _active_ids(products)}
+
+    # The file goes stale: one product missing, one id that is no product, one wrong vector.
+    missing, wrong = products[0].id, products[1].id
+    index.remove([missing])
+    rng = np.random.default_rng(9)
+    index.upsert([9_999, wrong], _unit_dim(rng, 2, encoder.dim))
+    index.save(path)
+    # Meanwhile a product was paused and a new one arrived without a vector.
+    worker.call(Store.set_status, products[2].id, ProductStatus.PAUSED)
+    new_id = worker.call(_add_product, "NEW-1")
+
+    encoder.texts.clear()
+    repaired = ProductEmbedder(encoder, worker).sync_index(path)
+    expected = sorted({*truth, new_id} - {products[2].id})
+    assert repaired.ids().tolist() == expected
+    for pid in expected:
+        if pid != new_id:
+            np.testing.assert_allclose(repaired.vector(pid), truth[pid])  # type: ignore[arg-type]
+    assert len(encoder.texts) == 1  # only the new product was encoded
+    # And what was saved is the repaired index.
+    assert VectorIndex.load(path, encoder.dim).ids().tolist() == expected
+
+
+def test_sync_index_rebuilds_over_a_corrupt_file(
+    tmp_path: Path, worker: DatabaseWorker, products: list[Product], encoder: CountingEncoder
+) -> None:
+    path = tmp_path / "products.faiss"
+    ProductEmbedder(encoder, worker).sync_index(path)
+    path.write_bytes(b"\x00" * 64)
+    encoder.texts.clear()
+    index = ProductEmbedder(encoder, worker).sync_index(path)
+    assert index.ids().tolist() == _active_ids(products)
+    assert encoder.texts == []  # rebuilt from stored vectors, not re-encoded
+
+
+def _unit_dim(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    matrix = rng.normal(size=(n, dim)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _add_product(store: Store, sku: str) -> int:
+    from .conftest import catalog_rows
+
+    merchant = store.merchant_by_name("Trailhead")
+    assert merchant is not None
+    row = catalog_rows([(sku, "Camping stove", "A small gas stove", ("camping",), "outdoor")])[0]
+    store.upsert_rows(merchant.id, [row])
+    return store.product_ids_by_sku(merchant.id, [sku])[sku]
