@@ -49,7 +49,7 @@ def build_application(settings: Settings) -> ReelcartApplication:
         .connection_pool_size(32)
         .get_updates_read_timeout(35)
         .build()
-    )  # type: ignore[assignment]
+    )
     handlers.register_all(application)
     return application
 

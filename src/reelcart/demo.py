@@ -42,6 +42,7 @@ class DemoCatalog:
     """What the scripted shopper knows about the demo products: title -> category."""
 
     categories: dict[str, str] = field(default_factory=dict)
+    in_stock: set[str] = field(default_factory=set)
     merchants: int = 0
     clips: int = 0
 
@@ -88,6 +89,8 @@ def load_demo_catalog(settings: Settings, shop: Shop | None = None) -> DemoCatal
                     )
                     catalog.clips += 1
                 catalog.categories[skus[sku]["title"]] = skus[sku]["category"]
+                if int(skus[sku]["stock"] or 0) > 0:
+                    catalog.in_stock.add(skus[sku]["title"])
     finally:
         if own_shop:
             shop.close()
@@ -205,32 +208,36 @@ async def play_shopper(
 
 
 def adaptation_summary(seen: list[str], catalog: DemoCatalog) -> list[str]:
-    """Share of favourite-category cards per block of ten swipes, against a random feed."""
-    favourite_products = sum(1 for c in catalog.categories.values() if c in FAVOURITES)
-    random_share = favourite_products / max(1, catalog.products)
+    """How fast the feed found the shopper's taste, against a random order of the catalog."""
+    in_stock = catalog.in_stock
+    favourites = sum(1 for title, c in catalog.categories.items() if c in FAVOURITES
+                     and title in in_stock)  # fmt: skip
     lines = ["", "How the feed adapted (cards from Camille's favourite categories):"]
     for start in range(0, len(seen), 10):
         block = seen[start : start + 10]
         hits = sum(1 for category in block if category in FAVOURITES)
         lines.append(f"  swipes {start + 1:2d}-{start + len(block):2d}: {hits:2d}/{len(block)}")
-    first = sum(1 for c in seen[:10] if c in FAVOURITES)
-    rest = seen[10:30]
-    later = sum(1 for c in rest if c in FAVOURITES) / max(1, len(rest))
+    hits = [i for i, category in enumerate(seen) if category in FAVOURITES]
+    if not hits:
+        return [*lines, "  the feed never found her taste"]
+    first_like = hits[0] + 1
+    shown = len(hits)
+    span = hits[-1] + 1
+    expected = span * favourites / max(1, len(in_stock))
+    lines.append(f"  first favourite (and first ❤️) at card {first_like}")
     lines.append(
-        f"  first 10: {first / max(1, len(seen[:10])):.0%}, swipes 11-30: {later:.0%}, "
-        f"a random feed: {random_share:.0%}"
+        f"  {shown} of the {favourites} favourite products in stock were shown within "
+        f"{span} swipes; a random order of the catalog shows {expected:.0f} in {span} swipes"
     )
-    shown = sum(1 for c in seen if c in FAVOURITES)
-    lines.append(
-        f"  {shown} of the {favourite_products} favourite-category products were shown in "
-        f"{len(seen)} swipes (sold-out ones are never shown)"
-    )
+    if shown == favourites and span < len(seen):
+        lines.append(
+            f"  with every favourite shown, swipes {span + 1}-{len(seen)} explore the rest "
+            "of the catalog"
+        )
     return lines
 
 
-async def run_demo(
-    swipes: int = 40, workdir: Path | None = None, printer: Printer = print
-) -> int:
+async def run_demo(swipes: int = 40, workdir: Path | None = None, printer: Printer = print) -> int:
     """Run the whole demo; returns the process exit code."""
     transcript = Transcript(printer)
     with tempfile.TemporaryDirectory(prefix="reelcart-demo-") as scratch:

@@ -92,7 +92,9 @@ class BotProcess:
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 if self._process is not None and self._process.returncode is not None:
-                    raise BotProcessError(f"bot exited with {self._process.returncode}:\n{self.tail()}")
+                    raise BotProcessError(
+                        f"bot exited with {self._process.returncode}:\n{self.tail()}"
+                    )
                 with contextlib.suppress(aiohttp.ClientError):
                     async with session.get(f"{self.base_url}/healthz") as response:
                         if response.status == 200 and (await response.json()).get("ready"):

@@ -20,8 +20,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
-HEALTH = web.AppKey("health", Callable[[], Awaitable[dict[str, Any]]])
-SINK = web.AppKey("sink", UpdateSink)
+HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
+HEALTH: web.AppKey[HealthProbe] = web.AppKey("health")
+SINK: web.AppKey[UpdateSink] = web.AppKey("sink")
 SECRET = web.AppKey("secret", str)
 
 

@@ -29,8 +29,9 @@ async def server() -> AsyncIterator[SandboxServer]:
 @pytest.fixture
 async def bot(server: SandboxServer) -> AsyncIterator[Bot]:
     """python-telegram-bot's Bot, configured exactly as the real bot process does it."""
-    async with Bot(server.token, base_url=server.base_url,
-                   base_file_url=server.base_file_url) as telegram_bot:
+    async with Bot(
+        server.token, base_url=server.base_url, base_file_url=server.base_file_url
+    ) as telegram_bot:
         yield telegram_bot
 
 
@@ -52,8 +53,9 @@ class RawApi:
     def url(self, method: str, token: str | None = None) -> str:
         return f"{self.server.root_url}/bot{token or self.server.token}/{method}"
 
-    async def post_json(self, method: str, body: Any, token: str | None = None
-                        ) -> tuple[int, dict[str, Any]]:
+    async def post_json(
+        self, method: str, body: Any, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         async with self.session.post(self.url(method, token), json=body) as response:
             return response.status, await response.json()
 
@@ -103,18 +105,24 @@ async def answering(bot: Bot, handler: UpdateHandler) -> AsyncIterator[list[Upda
 
 def png_bytes(width: int = 4, height: int = 3) -> bytes:
     """A valid tiny PNG image."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
         body = kind + payload
         return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def mp4_bytes(width: int = 720, height: int = 1280, seconds: int = 7) -> bytes:
     """A minimal MP4 container (ftyp + moov/mvhd + trak/tkhd) with the given geometry."""
+
     def box(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", 8 + len(payload)) + kind + payload
 

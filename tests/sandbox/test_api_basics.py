@@ -30,8 +30,7 @@ def test_token_looks_like_botfathers(server: SandboxServer) -> None:
 
 async def test_wrong_token_is_unauthorized(server: SandboxServer, raw: RawApi) -> None:
     status, body = await raw.post_json("getMe", {}, token="123456:" + "A" * 35)
-    assert (status, body) == (401, {"ok": False, "error_code": 401,
-                                    "description": "Unauthorized"})
+    assert (status, body) == (401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
     with pytest.raises(InvalidToken):
         async with Bot("123456:" + "B" * 35, base_url=server.base_url):
             pass
@@ -49,15 +48,17 @@ async def test_unknown_method_is_not_found_and_names_are_case_insensitive(
 
 
 async def test_parameters_arrive_as_json_form_query_or_multipart(
-    raw: RawApi, alice: SimulatedUser,
+    raw: RawApi,
+    alice: SimulatedUser,
 ) -> None:
     markup = {"inline_keyboard": [[{"text": "❤️ Like", "callback_data": "like:1"}]]}
     status, by_json = await raw.post_json(
-        "sendMessage", {"chat_id": ALICE, "text": "json", "reply_markup": markup})
+        "sendMessage", {"chat_id": ALICE, "text": "json", "reply_markup": markup}
+    )
     assert status == 200
     status, by_form = await raw.post_form(
-        "sendMessage", {"chat_id": str(ALICE), "text": "form",
-                        "reply_markup": json.dumps(markup)})
+        "sendMessage", {"chat_id": str(ALICE), "text": "form", "reply_markup": json.dumps(markup)}
+    )
     assert status == 200
     status, _ = await raw.get("sendMessage", chat_id=str(ALICE), text="query")
     assert status == 200
@@ -73,23 +74,35 @@ async def test_parameters_arrive_as_json_form_query_or_multipart(
     assert [m.text for m in alice.messages] == ["json", "form", "query", "multipart"]
 
 
-async def test_sent_message_has_telegrams_shape(bot: Bot, alice: SimulatedUser,
-                                                raw: RawApi) -> None:
-    status, body = await raw.post_json("sendMessage", {
-        "chat_id": ALICE, "text": "<b>Sneakers</b> 49 € #shoes", "parse_mode": "HTML",
-        "reply_markup": {"inline_keyboard": [[{"text": "🛒 Buy", "callback_data": "buy:7"}]]},
-    })
+async def test_sent_message_has_telegrams_shape(
+    bot: Bot, alice: SimulatedUser, raw: RawApi
+) -> None:
+    status, body = await raw.post_json(
+        "sendMessage",
+        {
+            "chat_id": ALICE,
+            "text": "<b>Sneakers</b> 49 € #shoes",
+            "parse_mode": "HTML",
+            "reply_markup": {"inline_keyboard": [[{"text": "🛒 Buy", "callback_data": "buy:7"}]]},
+        },
+    )
     assert status == 200 and body["ok"] is True
     message = body["result"]
     assert isinstance(message["message_id"], int)
     assert isinstance(message["date"], int)
     assert message["from"]["is_bot"] is True
     assert message["from"]["username"] == "reelcart_sandbox_bot"
-    assert message["chat"] == {"id": ALICE, "first_name": "Alice", "username": "alice_shops",
-                               "type": "private"}
+    assert message["chat"] == {
+        "id": ALICE,
+        "first_name": "Alice",
+        "username": "alice_shops",
+        "type": "private",
+    }
     assert message["text"] == "Sneakers 49 € #shoes"
-    assert message["entities"] == [{"type": "bold", "offset": 0, "length": 8},
-                                   {"type": "hashtag", "offset": 14, "length": 6}]
+    assert message["entities"] == [
+        {"type": "bold", "offset": 0, "length": 8},
+        {"type": "hashtag", "offset": 14, "length": 6},
+    ]
     assert message["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "buy:7"
     # message ids are shared with the user's own messages in a private chat
     assert message["message_id"] == 2
@@ -111,8 +124,7 @@ async def test_chat_errors(bot: Bot, server: SandboxServer, alice: SimulatedUser
     assert (await bot.send_message(ALICE, "welcome back")).text == "welcome back"
 
 
-async def test_text_limits_count_characters_after_parsing(bot: Bot,
-                                                          alice: SimulatedUser) -> None:
+async def test_text_limits_count_characters_after_parsing(bot: Bot, alice: SimulatedUser) -> None:
     with pytest.raises(BadRequest, match="Message text is empty"):
         await bot.send_message(ALICE, "   ")
     with pytest.raises(BadRequest, match="Message text is empty"):
@@ -140,41 +152,62 @@ async def test_keyboard_validation(bot: Bot, alice: SimulatedUser) -> None:
 
 
 async def test_text_only_button_is_refused(raw: RawApi, alice: SimulatedUser) -> None:
-    status, body = await raw.post_json("sendMessage", {
-        "chat_id": ALICE, "text": "x", "reply_markup": {"inline_keyboard": [[{"text": "b"}]]}})
+    status, body = await raw.post_json(
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_markup": {"inline_keyboard": [[{"text": "b"}]]}},
+    )
     assert status == 400
-    assert body["description"] == ("Bad Request: can't parse inline keyboard button: Text "
-                                   "buttons are unallowed in the inline keyboard")
+    assert body["description"] == (
+        "Bad Request: can't parse inline keyboard button: Text "
+        "buttons are unallowed in the inline keyboard"
+    )
 
 
 async def test_parameters_are_checked_against_the_method_model(
-    raw: RawApi, alice: SimulatedUser,
+    raw: RawApi,
+    alice: SimulatedUser,
 ) -> None:
-    status, body = await raw.post_json("deleteMessage", {"chat_id": ALICE,
-                                                         "message_id": "not-a-number"})
+    status, body = await raw.post_json(
+        "deleteMessage", {"chat_id": ALICE, "message_id": "not-a-number"}
+    )
     assert status == 400
     assert body["description"].startswith("Bad Request: invalid message_id specified")
     status, body = await raw.post_json("sendMessage", {"chat_id": ALICE})
     assert (status, body["description"]) == (400, "Bad Request: message text is empty")
-    status, body = await raw.post_json("sendMessage", {
-        "chat_id": ALICE, "text": "x",
-        "reply_markup": {"inline_keyboard": [[{"text": "b", "callback_data": 5}]]}})
-    assert (status, body["description"]) == (400, 'Bad Request: can\'t parse inline keyboard '
-                                                  'button: Field "callback_data" must be of '
-                                                  'type String')
-    status, body = await raw.post_json("sendMessage", {"chat_id": ALICE, "text": "x",
-                                                       "disable_notification": "perhaps"})
+    status, body = await raw.post_json(
+        "sendMessage",
+        {
+            "chat_id": ALICE,
+            "text": "x",
+            "reply_markup": {"inline_keyboard": [[{"text": "b", "callback_data": 5}]]},
+        },
+    )
+    assert (status, body["description"]) == (
+        400,
+        "Bad Request: can't parse inline keyboard "
+        'button: Field "callback_data" must be of '
+        "type String",
+    )
+    status, body = await raw.post_json(
+        "sendMessage", {"chat_id": ALICE, "text": "x", "disable_notification": "perhaps"}
+    )
     assert status == 400
     assert body["description"].startswith("Bad Request: invalid disable_notification")
-    status, body = await raw.post_json("sendMessage", {
-        "chat_id": ALICE, "text": "x", "link_preview_options": {"is_disabled": "sometimes"}})
+    status, body = await raw.post_json(
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "link_preview_options": {"is_disabled": "sometimes"}},
+    )
     assert status == 400
     assert body["description"].startswith(
-        'Bad Request: can\'t parse link_preview_options: field "is_disabled"')
-    status, body = await raw.post_form("sendMessage", {"chat_id": str(ALICE), "text": "x",
-                                                       "reply_markup": "{broken"})
+        'Bad Request: can\'t parse link_preview_options: field "is_disabled"'
+    )
+    status, body = await raw.post_form(
+        "sendMessage", {"chat_id": str(ALICE), "text": "x", "reply_markup": "{broken"}
+    )
     assert (status, body["description"]) == (
-        400, "Bad Request: can't parse reply_markup JSON object")
+        400,
+        "Bad Request: can't parse reply_markup JSON object",
+    )
 
 
 async def test_chat_action_is_recorded_and_checked(bot: Bot, alice: SimulatedUser) -> None:
@@ -204,12 +237,22 @@ async def test_lenient_mode_keeps_telegrams_own_checks() -> None:
         await alice.send_command("start")
         async with Bot(server.token, base_url=server.base_url) as bot:
             sent = await bot.send_message(
-                ALICE, "<b>ok</b>", parse_mode="HTML", protect_content=False,
+                ALICE,
+                "<b>ok</b>",
+                parse_mode="HTML",
+                protect_content=False,
                 reply_markup=InlineKeyboardMarkup(
-                    [[InlineKeyboardButton("❤️", callback_data="like:1")]]))
+                    [[InlineKeyboardButton("❤️", callback_data="like:1")]]
+                ),
+            )
             assert sent.text == "ok" and sent.has_protected_content is None
             with pytest.raises(BadRequest, match="Button_data_invalid"):
-                await bot.send_message(ALICE, "x", reply_markup=InlineKeyboardMarkup(
-                    [[InlineKeyboardButton("b", callback_data="x" * 65)]]))
+                await bot.send_message(
+                    ALICE,
+                    "x",
+                    reply_markup=InlineKeyboardMarkup(
+                        [[InlineKeyboardButton("b", callback_data="x" * 65)]]
+                    ),
+                )
             with pytest.raises(BadRequest, match="Message text is empty"):
                 await bot.send_message(ALICE, "")

@@ -33,7 +33,9 @@ async def test_video_upload_is_probed_and_reusable(bot: Bot, alice: SimulatedUse
     again = await bot.send_video(ALICE, video.file_id)
     assert again.video is not None
     assert (again.video.file_id, again.video.file_unique_id) == (
-        video.file_id, video.file_unique_id)
+        video.file_id,
+        video.file_unique_id,
+    )
     with pytest.raises(BadRequest, match=r"(?i)type of file mismatch"):
         await bot.send_photo(ALICE, video.file_id)
     with pytest.raises(BadRequest, match=r"(?i)wrong file identifier/http url specified"):
@@ -49,8 +51,7 @@ async def test_get_file_and_download(bot: Bot, alice: SimulatedUser) -> None:
     assert bytes(await file.download_as_bytearray()) == clip
 
 
-async def test_user_upload_is_downloadable_and_size_limited(bot: Bot,
-                                                            alice: SimulatedUser) -> None:
+async def test_user_upload_is_downloadable_and_size_limited(bot: Bot, alice: SimulatedUser) -> None:
     catalog = b"sku,title,price\nA1,Sneaker,49\n"
     message = await alice.send_document("catalog.csv", catalog, caption="my catalog")
     document = message["document"]
@@ -63,23 +64,20 @@ async def test_user_upload_is_downloadable_and_size_limited(bot: Bot,
         await bot.get_file(huge["document"]["file_id"])
 
 
-async def test_photo_needs_an_image_and_reports_its_size(bot: Bot,
-                                                         alice: SimulatedUser) -> None:
+async def test_photo_needs_an_image_and_reports_its_size(bot: Bot, alice: SimulatedUser) -> None:
     sent = await bot.send_photo(ALICE, png_bytes(40, 30))
     assert (sent.photo[-1].width, sent.photo[-1].height) == (40, 30)
     with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
         await bot.send_photo(ALICE, b"definitely not an image")
 
 
-async def test_non_video_sent_as_video_becomes_a_document(bot: Bot,
-                                                          alice: SimulatedUser) -> None:
+async def test_non_video_sent_as_video_becomes_a_document(bot: Bot, alice: SimulatedUser) -> None:
     sent = await bot.send_video(ALICE, b"plain text", filename="notes.txt")
     assert sent.video is None
     assert sent.document is not None and sent.document.file_name == "notes.txt"
 
 
-async def test_thumbnail_and_attach_uploads(bot: Bot, alice: SimulatedUser,
-                                            raw: RawApi) -> None:
+async def test_thumbnail_and_attach_uploads(bot: Bot, alice: SimulatedUser, raw: RawApi) -> None:
     sent = await bot.send_video(ALICE, mp4_bytes(seconds=3), thumbnail=png_bytes(32, 32))
     assert sent.video is not None and sent.video.thumbnail is not None
     assert sent.video.thumbnail.width == 32
@@ -96,7 +94,8 @@ async def test_thumbnail_and_attach_uploads(bot: Bot, alice: SimulatedUser,
 async def test_edit_message_media_swaps_the_clip(bot: Bot, alice: SimulatedUser) -> None:
     first = await bot.send_video(ALICE, mp4_bytes(seconds=5), caption="first")
     edited = await bot.edit_message_media(
-        InputMediaVideo(mp4_bytes(seconds=9), caption="second"), ALICE, first.message_id)
+        InputMediaVideo(mp4_bytes(seconds=9), caption="second"), ALICE, first.message_id
+    )
     assert not isinstance(edited, bool)
     assert edited.video is not None and _duration(alice) == 9
     assert edited.caption == "second" and edited.edit_date is not None
@@ -119,8 +118,9 @@ async def file_host() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_urls_are_fetched_only_from_loopback(bot: Bot, alice: SimulatedUser,
-                                                   file_host: str) -> None:
+async def test_urls_are_fetched_only_from_loopback(
+    bot: Bot, alice: SimulatedUser, file_host: str
+) -> None:
     sent = await bot.send_video(ALICE, f"{file_host}/clip.mp4")
     assert sent.video is not None and _duration(alice) == 2
     with pytest.raises(BadRequest, match=r"(?i)failed to get http url content"):
@@ -140,11 +140,9 @@ async def test_merchant_clip_is_reusable_by_the_bot(bot: Bot, server: SandboxSer
     assert resent.video.file_unique_id == update.message.video.file_unique_id
 
 
-async def test_animation_messages_also_carry_a_document(bot: Bot,
-                                                        alice: SimulatedUser) -> None:
+async def test_animation_messages_also_carry_a_document(bot: Bot, alice: SimulatedUser) -> None:
     gif = b"GIF89a" + bytes([16, 0, 9, 0]) + b"\0" * 32
     sent = await bot.send_animation(ALICE, gif, filename="spin.gif")
-    assert sent.animation is not None and (sent.animation.width, sent.animation.height) == (
-        16, 9)
+    assert sent.animation is not None and (sent.animation.width, sent.animation.height) == (16, 9)
     assert sent.document is not None
     assert sent.document.file_id == sent.animation.file_id

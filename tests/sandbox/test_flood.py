@@ -16,8 +16,9 @@ from .conftest import ALICE, BOB, RawApi
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inside PTB's RetryAfter
 async def test_per_chat_burst_then_retry_after() -> None:
-    limits = SandboxLimits(messages_per_second=100, burst=100, per_chat_per_second=2,
-                           per_chat_burst=3)
+    limits = SandboxLimits(
+        messages_per_second=100, burst=100, per_chat_per_second=2, per_chat_burst=3
+    )
     async with SandboxServer(limits=limits) as server:
         alice = SimulatedUser(server, ALICE, "Alice")
         bob = SimulatedUser(server, BOB, "Bob")
@@ -37,21 +38,24 @@ async def test_per_chat_burst_then_retry_after() -> None:
 
 
 async def test_global_limit_and_wire_format() -> None:
-    limits = SandboxLimits(messages_per_second=1, burst=2, per_chat_per_second=10,
-                           per_chat_burst=10)
+    limits = SandboxLimits(
+        messages_per_second=1, burst=2, per_chat_per_second=10, per_chat_burst=10
+    )
     async with SandboxServer(limits=limits) as server:
         await SimulatedUser(server, ALICE, "Alice").send_command("start")
         async with aiohttp.ClientSession() as session:
             api = RawApi(server, session)
             for _ in range(2):
-                status, _body = await api.post_json("sendMessage", {"chat_id": ALICE,
-                                                                    "text": "x"})
+                status, _body = await api.post_json("sendMessage", {"chat_id": ALICE, "text": "x"})
                 assert status == 200
             status, body = await api.post_json("sendMessage", {"chat_id": ALICE, "text": "x"})
     assert status == 429
-    assert body == {"ok": False, "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1}}
+    assert body == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
 
 
 async def test_flood_control_can_be_switched_off(bot: Bot, alice: SimulatedUser) -> None:

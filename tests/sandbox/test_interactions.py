@@ -27,18 +27,23 @@ from reelcart.sandbox import QueryDeadlines, SandboxServer, SimulatedUser
 from .conftest import ALICE, answering, mp4_bytes
 
 FeedApp = Application[Any, Any, Any, Any, Any, Any]
-CARD = InlineKeyboardMarkup([
-    [InlineKeyboardButton("❤️ Like", callback_data="like:1"),
-     InlineKeyboardButton("⏭ Next", callback_data="next:1")],
-    [InlineKeyboardButton("🔗 Shop", url="http://127.0.0.1:8080/go/1")],
-])
+CARD = InlineKeyboardMarkup(
+    [
+        [
+            InlineKeyboardButton("❤️ Like", callback_data="like:1"),
+            InlineKeyboardButton("⏭ Next", callback_data="next:1"),
+        ],
+        [InlineKeyboardButton("🔗 Shop", url="http://127.0.0.1:8080/go/1")],
+    ]
+)
 
 
 async def show_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: one feed card."""
     assert update.effective_chat is not None
-    await context.bot.send_video(update.effective_chat.id, mp4_bytes(seconds=5),
-                                 caption="Sneaker — 49 €", reply_markup=CARD)
+    await context.bot.send_video(
+        update.effective_chat.id, mp4_bytes(seconds=5), caption="Sneaker — 49 €", reply_markup=CARD
+    )
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -51,14 +56,20 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         await query.answer()
         await query.edit_message_media(
-            InputMediaVideo(mp4_bytes(seconds=8), caption="Boots — 89 €"), reply_markup=CARD)
+            InputMediaVideo(mp4_bytes(seconds=8), caption="Boots — 89 €"), reply_markup=CARD
+        )
 
 
 @pytest.fixture
 async def feed_bot(server: SandboxServer) -> AsyncIterator[FeedApp]:
     """A small python-telegram-bot Application polling the sandbox."""
-    app = (Application.builder().token(server.token).base_url(server.base_url)
-           .base_file_url(server.base_file_url).build())
+    app = (
+        Application.builder()
+        .token(server.token)
+        .base_url(server.base_url)
+        .base_file_url(server.base_file_url)
+        .build()
+    )
     app.add_handler(CommandHandler("start", show_card))
     app.add_handler(CallbackQueryHandler(on_button))
     async with app:
@@ -71,7 +82,8 @@ async def feed_bot(server: SandboxServer) -> AsyncIterator[FeedApp]:
 
 
 async def test_callback_round_trip_with_a_real_application(
-    feed_bot: FeedApp, server: SandboxServer,
+    feed_bot: FeedApp,
+    server: SandboxServer,
 ) -> None:
     shopper = SimulatedUser(server, ALICE, "Alice", language_code="fr")
     await shopper.send_command("start")
@@ -151,7 +163,8 @@ async def test_delete_message(bot: Bot, alice: SimulatedUser) -> None:
 
 
 async def test_wait_for_sees_replies_that_arrived_before_the_call(
-    bot: Bot, alice: SimulatedUser,
+    bot: Bot,
+    alice: SimulatedUser,
 ) -> None:
     await alice.send_text("hello")
     await bot.send_message(ALICE, "first")
@@ -167,17 +180,26 @@ async def test_inline_mode_round_trip(bot: Bot, alice: SimulatedUser) -> None:
 
     async def answer_inline(update: Update) -> None:
         if update.inline_query is not None:
-            await update.inline_query.answer([
-                InlineQueryResultArticle(
-                    "p1", "Sneaker", InputTextMessageContent("Sneaker — 49 €"),
-                    reply_markup=InlineKeyboardMarkup(
-                        [[InlineKeyboardButton("🛒 Buy", callback_data="buy:1")]])),
-            ], cache_time=0)
+            await update.inline_query.answer(
+                [
+                    InlineQueryResultArticle(
+                        "p1",
+                        "Sneaker",
+                        InputTextMessageContent("Sneaker — 49 €"),
+                        reply_markup=InlineKeyboardMarkup(
+                            [[InlineKeyboardButton("🛒 Buy", callback_data="buy:1")]]
+                        ),
+                    ),
+                ],
+                cache_time=0,
+            )
         if update.chosen_inline_result is not None:
             inline_id = update.chosen_inline_result.inline_message_id
             assert inline_id is not None
-            assert await bot.edit_message_text("Sneaker — sold out",
-                                               inline_message_id=inline_id) is True
+            assert (
+                await bot.edit_message_text("Sneaker — sold out", inline_message_id=inline_id)
+                is True
+            )
             edited.set()
 
     async with answering(bot, answer_inline) as seen:
@@ -205,13 +227,16 @@ async def test_inline_answer_validation(bot: Bot, alice: SimulatedUser) -> None:
 
 async def test_commands_by_scope_and_language(bot: Bot, alice: SimulatedUser) -> None:
     await bot.set_my_commands([BotCommand("feed", "Your feed"), BotCommand("likes", "Likes")])
-    await bot.set_my_commands([BotCommand("feed", "Ton fil")], language_code="fr",
-                              scope=BotCommandScopeAllPrivateChats())
-    await bot.set_my_commands([BotCommand("admin", "Admin panel")],
-                              scope=BotCommandScopeChat(ALICE))
+    await bot.set_my_commands(
+        [BotCommand("feed", "Ton fil")], language_code="fr", scope=BotCommandScopeAllPrivateChats()
+    )
+    await bot.set_my_commands(
+        [BotCommand("admin", "Admin panel")], scope=BotCommandScopeChat(ALICE)
+    )
     assert [c.command for c in await bot.get_my_commands()] == ["feed", "likes"]
-    assert (await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(),
-                                      language_code="fr"))[0].description == "Ton fil"
+    assert (await bot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="fr"))[
+        0
+    ].description == "Ton fil"
     assert [c["command"] for c in alice.visible_commands()] == ["admin"]
     await bot.delete_my_commands(scope=BotCommandScopeChat(ALICE))
     assert [c["command"] for c in alice.visible_commands()] == ["feed", "likes"]

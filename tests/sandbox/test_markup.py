@@ -48,7 +48,13 @@ def test_html_supports_telegrams_tag_set() -> None:
     )
     assert text == "biuspcxq"
     assert [e["type"] for e in entities] == [
-        "bold", "italic", "underline", "strikethrough", "spoiler", "code", "pre",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "code",
+        "pre",
         "expandable_blockquote",
     ]
     assert entities[6]["language"] == "py"
@@ -69,8 +75,10 @@ def test_unknown_parse_mode_is_refused() -> None:
 
 def test_automatic_entities_are_added() -> None:
     text, entities = format_text("See /feed and #sneakers at https://shop.example", None, None)
-    assert [(e["type"], text[e["offset"]:e["offset"] + e["length"]]) for e in entities] == [
-        ("bot_command", "/feed"), ("hashtag", "#sneakers"), ("url", "https://shop.example"),
+    assert [(e["type"], text[e["offset"] : e["offset"] + e["length"]]) for e in entities] == [
+        ("bot_command", "/feed"),
+        ("hashtag", "#sneakers"),
+        ("url", "https://shop.example"),
     ]
 
 
@@ -79,9 +87,11 @@ async def test_bot_gets_telegrams_error_and_entities(bot: Bot, alice: SimulatedU
         await bot.send_message(ALICE, "<b>Sale", parse_mode="HTML")
     message = await bot.send_message(ALICE, "<b>Sale</b> <i>now</i>", parse_mode="HTML")
     assert message.entities == (
-        MessageEntity("bold", 0, 4), MessageEntity("italic", 5, 3),
+        MessageEntity("bold", 0, 4),
+        MessageEntity("italic", 5, 3),
     )
     too_long = "<b>" + "x" * 1025 + "</b>"
     with pytest.raises(BadRequest, match="Message caption is too long"):
-        await bot.send_document(ALICE, b"data", filename="a.txt", caption=too_long,
-                                parse_mode="HTML")
+        await bot.send_document(
+            ALICE, b"data", filename="a.txt", caption=too_long, parse_mode="HTML"
+        )

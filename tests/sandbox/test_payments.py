@@ -16,8 +16,9 @@ TEST_PROVIDER = "284685063:TEST:NjRhZTk4"
 
 
 async def stars_invoice(bot: Bot, payload: str = "order-1", amount: int = 250) -> int:
-    message = await bot.send_invoice(ALICE, "Sneaker", "White leather sneaker", payload,
-                                     "XTR", [LabeledPrice("Sneaker", amount)])
+    message = await bot.send_invoice(
+        ALICE, "Sneaker", "White leather sneaker", payload, "XTR", [LabeledPrice("Sneaker", amount)]
+    )
     assert message.invoice is not None and message.invoice.total_amount == amount
     return message.message_id
 
@@ -27,11 +28,13 @@ async def test_invoice_rules(bot: Bot, alice: SimulatedUser) -> None:
     with pytest.raises(BadRequest, match=r"(?i)currency_invalid"):
         await bot.send_invoice(ALICE, "Sneaker", "d", "p", "ABC", price)
     with pytest.raises(BadRequest, match=r"(?i)stars_invoice_invalid"):
-        await bot.send_invoice(ALICE, "Sneaker", "d", "p", "XTR", price,
-                               provider_token=TEST_PROVIDER)
+        await bot.send_invoice(
+            ALICE, "Sneaker", "d", "p", "XTR", price, provider_token=TEST_PROVIDER
+        )
     with pytest.raises(BadRequest, match=r"(?i)stars_invoice_invalid"):
-        await bot.send_invoice(ALICE, "Sneaker", "d", "p", "XTR",
-                               [LabeledPrice("a", 1), LabeledPrice("b", 2)])
+        await bot.send_invoice(
+            ALICE, "Sneaker", "d", "p", "XTR", [LabeledPrice("a", 1), LabeledPrice("b", 2)]
+        )
     with pytest.raises(BadRequest, match=r"(?i)payment_provider_invalid"):
         await bot.send_invoice(ALICE, "Sneaker", "d", "p", "EUR", [LabeledPrice("a", 4900)])
     with pytest.raises(BadRequest, match=r"(?i)invoice title"):
@@ -95,18 +98,29 @@ async def test_declined_and_refunded_payments(bot: Bot, alice: SimulatedUser) ->
 
 
 async def test_flexible_invoice_runs_the_shipping_query(bot: Bot, alice: SimulatedUser) -> None:
-    await bot.send_invoice(ALICE, "Boots", "Leather boots", "order-3", "EUR",
-                           [LabeledPrice("Boots", 8900)], provider_token=TEST_PROVIDER,
-                           is_flexible=True, need_name=True)
+    await bot.send_invoice(
+        ALICE,
+        "Boots",
+        "Leather boots",
+        "order-3",
+        "EUR",
+        [LabeledPrice("Boots", 8900)],
+        provider_token=TEST_PROVIDER,
+        is_flexible=True,
+        need_name=True,
+    )
     seen: dict[str, object] = {}
 
     async def shop(update: Update) -> None:
         if update.shipping_query is not None:
             seen["address"] = update.shipping_query.shipping_address.city
-            await update.shipping_query.answer(ok=True, shipping_options=[
-                ShippingOption("std", "Standard", [LabeledPrice("Shipping", 500)]),
-                ShippingOption("exp", "Express", [LabeledPrice("Shipping", 1500)]),
-            ])
+            await update.shipping_query.answer(
+                ok=True,
+                shipping_options=[
+                    ShippingOption("std", "Standard", [LabeledPrice("Shipping", 500)]),
+                    ShippingOption("exp", "Express", [LabeledPrice("Shipping", 1500)]),
+                ],
+            )
         if update.pre_checkout_query is not None:
             seen["total"] = update.pre_checkout_query.total_amount
             seen["option"] = update.pre_checkout_query.shipping_option_id
@@ -118,8 +132,7 @@ async def test_flexible_invoice_runs_the_shipping_query(bot: Bot, alice: Simulat
     assert seen == {"address": "Paris", "total": 10400, "option": "exp"}
     assert result.message is not None
     assert result.message["successful_payment"]["order_info"]["name"] == "Alice"
-    assert result.provider_payment_charge_id and result.provider_payment_charge_id.startswith(
-        "ch_")
+    assert result.provider_payment_charge_id and result.provider_payment_charge_id.startswith("ch_")
 
 
 async def test_pre_checkout_deadline() -> None:
@@ -131,17 +144,18 @@ async def test_pre_checkout_deadline() -> None:
             invoice_id = await stars_invoice(bot)
             result = await shopper.pay(invoice_id)
             assert result.status == "timeout" and not result.ok
-            late = [u.pre_checkout_query for u in await bot.get_updates()
-                    if u.pre_checkout_query]
+            late = [u.pre_checkout_query for u in await bot.get_updates() if u.pre_checkout_query]
             with pytest.raises(BadRequest, match=r"(?i)query is too old"):
                 await late[0].answer(ok=True)
-            assert not [u for u in await bot.get_updates()
-                        if u.message and u.message.successful_payment]
+            assert not [
+                u for u in await bot.get_updates() if u.message and u.message.successful_payment
+            ]
 
 
 async def test_invoice_link_can_be_paid(bot: Bot, alice: SimulatedUser) -> None:
-    link = await bot.create_invoice_link("Gift card", "A gift card", "gift-1", "XTR",
-                                         [LabeledPrice("Gift card", 100)])
+    link = await bot.create_invoice_link(
+        "Gift card", "A gift card", "gift-1", "XTR", [LabeledPrice("Gift card", 100)]
+    )
     assert link.startswith("https://t.me/$")
 
     async def shop(update: Update) -> None:

@@ -35,8 +35,7 @@ async def test_limit_and_negative_offset(bot: Bot, alice: SimulatedUser) -> None
     assert len(await bot.get_updates()) == 1  # everything before the last was forgotten
 
 
-async def test_long_poll_waits_and_wakes_on_new_update(bot: Bot,
-                                                       alice: SimulatedUser) -> None:
+async def test_long_poll_waits_and_wakes_on_new_update(bot: Bot, alice: SimulatedUser) -> None:
     start = await bot.get_updates()
     offset = start[-1].update_id + 1
     began = time.monotonic()
@@ -66,8 +65,9 @@ async def test_allowed_updates_filter_new_updates(bot: Bot, alice: SimulatedUser
     assert [u.message.text for u in updates if u.message] == ["seen"]
 
 
-async def test_overlapping_polls_conflict(server: SandboxServer, bot: Bot,
-                                          alice: SimulatedUser) -> None:
+async def test_overlapping_polls_conflict(
+    server: SandboxServer, bot: Bot, alice: SimulatedUser
+) -> None:
     offset = (await bot.get_updates())[-1].update_id + 1
     first = asyncio.create_task(bot.get_updates(offset=offset, timeout=5))
     await asyncio.sleep(0.2)
@@ -89,8 +89,7 @@ async def test_get_updates_refused_while_webhook_is_set(bot: Bot, raw: RawApi) -
     assert await bot.get_updates() == ()
 
 
-async def test_duplicate_delivery_repeats_the_same_update(bot: Bot,
-                                                          alice: SimulatedUser) -> None:
+async def test_duplicate_delivery_repeats_the_same_update(bot: Bot, alice: SimulatedUser) -> None:
     first = await bot.get_updates()
     start_id = first[-1].update_id
     offset = start_id + 1

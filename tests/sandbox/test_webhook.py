@@ -68,7 +68,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 async def test_updates_are_posted_in_order_with_the_secret(
-    bot: Bot, alice: SimulatedUser, receiver: Receiver,
+    bot: Bot,
+    alice: SimulatedUser,
+    receiver: Receiver,
 ) -> None:
     assert await bot.set_webhook(receiver.url, secret_token="s3cr3t_-token")
     for word in ("one", "two", "three"):
@@ -85,7 +87,9 @@ async def test_updates_are_posted_in_order_with_the_secret(
 
 
 async def test_failed_delivery_is_retried_and_reported(
-    bot: Bot, alice: SimulatedUser, receiver: Receiver,
+    bot: Bot,
+    alice: SimulatedUser,
+    receiver: Receiver,
 ) -> None:
     receiver.failures_left = 2
     await bot.set_webhook(receiver.url)
@@ -96,8 +100,7 @@ async def test_failed_delivery_is_retried_and_reported(
     assert info.last_error_date is not None
 
 
-async def test_unreachable_webhook_keeps_updates_pending(bot: Bot,
-                                                         alice: SimulatedUser) -> None:
+async def test_unreachable_webhook_keeps_updates_pending(bot: Bot, alice: SimulatedUser) -> None:
     await bot.set_webhook("http://127.0.0.1:9/nothing-listens-here")
     await asyncio.sleep(0.3)
     info = await bot.get_webhook_info()
@@ -109,7 +112,9 @@ async def test_unreachable_webhook_keeps_updates_pending(bot: Bot,
 
 
 async def test_webhook_reply_can_carry_a_method_call(
-    bot: Bot, alice: SimulatedUser, receiver: Receiver,
+    bot: Bot,
+    alice: SimulatedUser,
+    receiver: Receiver,
 ) -> None:
     receiver.reply = {"method": "sendMessage", "chat_id": ALICE, "text": "from the reply"}
     await bot.set_webhook(receiver.url)
@@ -131,12 +136,20 @@ async def test_set_webhook_rules(bot: Bot, server: SandboxServer) -> None:
 
 async def test_webhook_calls_answer_with_descriptions(raw: RawApi) -> None:
     url = "http://127.0.0.1:9/hook"
-    calls = [("setWebhook", {"url": url}), ("setWebhook", {"url": url}),
-             ("deleteWebhook", {}), ("deleteWebhook", {})]
+    calls = [
+        ("setWebhook", {"url": url}),
+        ("setWebhook", {"url": url}),
+        ("deleteWebhook", {}),
+        ("deleteWebhook", {}),
+    ]
     descriptions = []
     for method, body in calls:
         status, answer = await raw.post_json(method, body)
         assert (status, answer["ok"], answer["result"]) == (200, True, True)
         descriptions.append(answer["description"])
-    assert descriptions == ["Webhook was set", "Webhook is already set",
-                            "Webhook was deleted", "Webhook is already deleted"]
+    assert descriptions == [
+        "Webhook was set",
+        "Webhook is already set",
+        "Webhook was deleted",
+        "Webhook is already deleted",
+    ]

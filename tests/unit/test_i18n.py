@@ -51,7 +51,9 @@ def test_texts_differ_between_languages() -> None:
         (Money(50, "XTR"), Language.FR, "⭐ 50"),
     ],
 )
-def test_prices_read_the_way_people_write_them(price: Money, language: Language, expected: str) -> None:
+def test_prices_read_the_way_people_write_them(
+    price: Money, language: Language, expected: str
+) -> None:
     assert format_price(price, language) == expected
 
 

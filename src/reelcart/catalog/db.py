@@ -70,7 +70,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
 
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "first_name": str,
@@ -84,12 +84,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         defaults={"language_chosen": 0, "onboarded": 0, "interests": "[]"},
     )
-    db["merchants"].create(
+    db.table("merchants").create(
         {"id": int, "name": str, "shop_url": str, "owner_user_id": int, "created_at": float},
         pk="id",
     )
-    db["merchants"].create_index(["name"], unique=True)
-    db["products"].create(
+    db.table("merchants").create_index(["name"], unique=True)
+    db.table("products").create(
         {
             "id": int,
             "merchant_id": int,
@@ -113,9 +113,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("merchant_id", "merchants", "id")],
         defaults={"status": "active"},
     )
-    db["products"].create_index(["merchant_id", "sku"], unique=True)
-    db["products"].create_index(["category"])
-    db["clips"].create(
+    db.table("products").create_index(["merchant_id", "sku"], unique=True)
+    db.table("products").create_index(["category"])
+    db.table("clips").create(
         {
             "product_id": int,
             "source": str,
@@ -129,7 +129,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="product_id",
         foreign_keys=[("product_id", "products", "id")],
     )
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "user_id": int,
@@ -141,9 +141,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["events"].create_index(["user_id", "kind"])
-    db["events"].create_index(["product_id"])
-    db["cards"].create(
+    db.table("events").create_index(["user_id", "kind"])
+    db.table("events").create_index(["product_id"])
+    db.table("cards").create(
         {
             "id": int,
             "user_id": int,
@@ -158,8 +158,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["cards"].create_index(["user_id", "id"])
-    db["product_vectors"].create(
+    db.table("cards").create_index(["user_id", "id"])
+    db.table("product_vectors").create(
         {"product_id": int, "model": str, "text_hash": str, "dim": int, "vector": bytes},
         pk="product_id",
     )

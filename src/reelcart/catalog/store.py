@@ -70,6 +70,11 @@ def _rows(db: sqlite_utils.Database, sql: str, params: Sequence | dict = ()) -> 
     return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
+def _last_pk(table: sqlite_utils.db.Table) -> int:
+    assert table.last_pk is not None
+    return int(table.last_pk)
+
+
 class Store:
     """The data layer over one sqlite-utils ``Database``."""
 
@@ -100,7 +105,7 @@ class Store:
                 if language != row["language"]:
                     changes["language"] = language
             if changes:
-                self.db["users"].update(user_id, changes)
+                self.db.table("users").update(user_id, changes)
                 row = {**row, **changes}
             return _user(row), False
         row = {
@@ -113,14 +118,14 @@ class Store:
             "onboarded": 0,
             "created_at": time.time(),
         }
-        self.db["users"].insert(row)
+        self.db.table("users").insert(row)
         return _user(row), True
 
     def set_language(self, user_id: int, language: Language) -> None:
-        self.db["users"].update(user_id, {"language": language.value, "language_chosen": 1})
+        self.db.table("users").update(user_id, {"language": language.value, "language_chosen": 1})
 
     def set_interests(self, user_id: int, interests: Iterable[str], onboarded: bool) -> None:
-        self.db["users"].update(
+        self.db.table("users").update(
             user_id,
             {"interests": json.dumps(sorted(set(interests))), "onboarded": int(onboarded)},
         )
@@ -135,7 +140,7 @@ class Store:
         if not rows:
             if not create:
                 return None
-            self.db["merchants"].insert({"name": name, "created_at": time.time()})
+            self.db.table("merchants").insert({"name": name, "created_at": time.time()})
             rows = _rows(self.db, "SELECT * FROM merchants WHERE name = ?", [name])
         row = rows[0]
         return Merchant(row["id"], row["name"], row["shop_url"], row["owner_user_id"])
@@ -170,14 +175,14 @@ class Store:
                     "updated_at": now,
                 }
                 if found is None:
-                    self.db["products"].insert(
+                    self.db.table("products").insert(
                         {**values, "status": ProductStatus.ACTIVE.value, "created_at": now}
                     )
                     outcomes.append(RowOutcome.CREATED)
                 elif found[1] == digest:
                     outcomes.append(RowOutcome.UNCHANGED)
                 else:
-                    self.db["products"].update(found[0], values)
+                    self.db.table("products").update(found[0], values)
                     outcomes.append(RowOutcome.UPDATED)
         return outcomes
 
@@ -213,10 +218,12 @@ class Store:
         return [_product(row) for row in _rows(self.db, _PRODUCT_SELECT + where + " ORDER BY p.id")]
 
     def set_stock(self, product_id: int, stock: int) -> None:
-        self.db["products"].update(product_id, {"stock": stock, "updated_at": time.time()})
+        self.db.table("products").update(product_id, {"stock": stock, "updated_at": time.time()})
 
     def set_status(self, product_id: int, status: ProductStatus) -> None:
-        self.db["products"].update(product_id, {"status": status.value, "updated_at": time.time()})
+        self.db.table("products").update(
+            product_id, {"status": status.value, "updated_at": time.time()}
+        )
 
     def interest_options(self, limit: int = 12) -> list[str]:
         """Categories of active products, most stocked first: the onboarding choices."""
@@ -249,7 +256,7 @@ class Store:
         file_id = clip.file_id
         if current is not None and current.source == clip.source and file_id is None:
             file_id = current.file_id
-        self.db["clips"].upsert(
+        self.db.table("clips").upsert(
             {
                 "product_id": clip.product_id,
                 "source": clip.source,
@@ -274,20 +281,18 @@ class Store:
 
     def add_event(self, reaction: Reaction, card_id: int | None = None) -> int:
         """Append one event to the log; events are never updated or deleted."""
-        return int(
-            self.db["events"]
-            .insert(
-                {
-                    "user_id": reaction.user_id,
-                    "product_id": reaction.product_id,
-                    "kind": reaction.kind.value,
-                    "dwell_ms": reaction.dwell_ms,
-                    "card_id": card_id,
-                    "at": reaction.at or time.time(),
-                }
-            )
-            .last_pk
+        table = self.db.table("events")
+        table.insert(
+            {
+                "user_id": reaction.user_id,
+                "product_id": reaction.product_id,
+                "kind": reaction.kind.value,
+                "dwell_ms": reaction.dwell_ms,
+                "card_id": card_id,
+                "at": reaction.at or time.time(),
+            }
         )
+        return _last_pk(table)
 
     def iter_events(self, batch: int = 10_000) -> Iterator[Reaction]:
         """The whole log in order, to rebuild the ranking's state on start."""
@@ -319,21 +324,19 @@ class Store:
         return liked[:limit]
 
     def create_card(self, user_id: int, pick: Pick, chat_id: int | None = None) -> int:
-        return int(
-            self.db["cards"]
-            .insert(
-                {
-                    "user_id": user_id,
-                    "product_id": pick.product_id,
-                    "reason": pick.reason.value,
-                    "because_product_id": pick.because_product_id,
-                    "because_interest": pick.because_interest,
-                    "chat_id": chat_id,
-                    "shown_at": time.time(),
-                }
-            )
-            .last_pk
+        table = self.db.table("cards")
+        table.insert(
+            {
+                "user_id": user_id,
+                "product_id": pick.product_id,
+                "reason": pick.reason.value,
+                "because_product_id": pick.because_product_id,
+                "because_interest": pick.because_interest,
+                "chat_id": chat_id,
+                "shown_at": time.time(),
+            }
         )
+        return _last_pk(table)
 
     def get_card(self, card_id: int) -> dict | None:
         rows = _rows(self.db, "SELECT * FROM cards WHERE id = ?", [card_id])
@@ -348,7 +351,7 @@ class Store:
         )
 
     def set_card_message(self, card_id: int, chat_id: int, message_id: int) -> None:
-        self.db["cards"].update(
+        self.db.table("cards").update(
             card_id, {"chat_id": chat_id, "message_id": message_id, "shown_at": time.time()}
         )
 
@@ -368,7 +371,9 @@ class Store:
 
     # -- vectors -----------------------------------------------------------------------
 
-    def get_vectors(self, model: str, product_ids: Sequence[int]) -> dict[int, tuple[str, np.ndarray]]:
+    def get_vectors(
+        self, model: str, product_ids: Sequence[int]
+    ) -> dict[int, tuple[str, np.ndarray]]:
         """Stored vectors of ``model`` for these products: id -> (text hash, vector)."""
         found: dict[int, tuple[str, np.ndarray]] = {}
         ids = list(product_ids)
@@ -395,12 +400,10 @@ class Store:
         matrix = np.vstack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
         return ids, matrix
 
-    def save_vectors(
-        self, model: str, items: Sequence[tuple[int, str, np.ndarray]]
-    ) -> None:
+    def save_vectors(self, model: str, items: Sequence[tuple[int, str, np.ndarray]]) -> None:
         """Persist (product id, text hash, vector) so a restart re-encodes nothing."""
         with self.db.atomic():
-            self.db["product_vectors"].upsert_all(
+            self.db.table("product_vectors").upsert_all(
                 (
                     {
                         "product_id": product_id,

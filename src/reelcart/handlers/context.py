@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -20,7 +20,7 @@ class BotData:
         self.shop: Shop | None = None
 
 
-class ReelcartContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
+class ReelcartContext(CallbackContext[ExtBot[Any], dict, dict, BotData]):
     """The context every reelcart handler receives."""
 
     @property
@@ -31,7 +31,7 @@ class ReelcartContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
         return shop
 
 
-ReelcartApplication = Application[ExtBot[None], ReelcartContext, dict, dict, BotData, object]
+ReelcartApplication = Application[ExtBot[Any], ReelcartContext, dict, dict, BotData, Any]
 
 
 async def shopper(update: Update, context: ReelcartContext) -> User:

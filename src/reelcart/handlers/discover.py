@@ -23,9 +23,7 @@ async def search_command(update: Update, context: ReelcartContext) -> None:
         await update.message.reply_text(t(user.language, "search.usage"), parse_mode=ParseMode.HTML)
         return
     if len(query) > MAX_QUERY_LENGTH:
-        await update.message.reply_text(
-            t(user.language, "search.too_long", limit=MAX_QUERY_LENGTH)
-        )
+        await update.message.reply_text(t(user.language, "search.too_long", limit=MAX_QUERY_LENGTH))
         return
     products = await context.shop.feed.search(query)
     shown = html.escape(query)
@@ -45,12 +43,17 @@ async def likes_command(update: Update, context: ReelcartContext) -> None:
     """List the user's liked products; each button opens the product's card."""
     user = await shopper(update, context)
     assert update.message is not None
-    products = await context.shop.feed.likes(user.id)
+    products, total = await context.shop.feed.likes(user.id)
     if not products:
         await update.message.reply_text(t(user.language, "likes.empty"))
         return
+    header = (
+        t(user.language, "likes.header", count=total)
+        if total == len(products)
+        else t(user.language, "likes.header_newest", count=total, shown=len(products))
+    )
     await update.message.reply_text(
-        t(user.language, "likes.header", count=len(products)),
+        header,
         reply_markup=render.product_list_keyboard(products, user.language),
     )
 

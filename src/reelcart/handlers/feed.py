@@ -74,7 +74,9 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
                 return
             await show_card(context, chat_id, result.next_card, lang, replace=message)
         elif button.action == "why":
-            await query.answer(await why_text(context, user.id, button.card_id, lang), show_alert=True)
+            await query.answer(
+                await why_text(context, user.id, button.card_id, lang), show_alert=True
+            )
         else:  # buy
             await feed.card_product(user.id, button.card_id)
             await query.answer(t(lang, "feed.buy_soon"), show_alert=True)
@@ -146,22 +148,28 @@ async def _send_card(
     keyboard: InlineKeyboardMarkup,
 ) -> Message:
     clip = card.clip
-    kwargs = {"caption": caption, "parse_mode": ParseMode.HTML, "reply_markup": keyboard}
+    html = ParseMode.HTML
     for attempt in (0, 1):
         media = await _media_source(context, card, use_cache=attempt == 0)
         try:
             if clip is None:
-                return await context.bot.send_photo(chat_id, media, **kwargs)
+                return await context.bot.send_photo(
+                    chat_id, media, caption=caption, parse_mode=html, reply_markup=keyboard
+                )
             if clip.is_animation:
-                return await context.bot.send_animation(chat_id, media, **kwargs)
+                return await context.bot.send_animation(
+                    chat_id, media, caption=caption, parse_mode=html, reply_markup=keyboard
+                )
             return await context.bot.send_video(
                 chat_id,
                 media,
+                caption=caption,
+                parse_mode=html,
+                reply_markup=keyboard,
                 duration=clip.duration,
                 width=clip.width,
                 height=clip.height,
                 supports_streaming=True,
-                **kwargs,
             )
         except BadRequest as exc:
             # A cached file_id Telegram no longer knows: upload from the source once more.
@@ -223,13 +231,15 @@ async def _media_source(
 ) -> str | InputFile:
     clip = card.clip
     if clip is None:
-        return InputFile(await context.shop.placeholder_image(card.product), filename="card.png")
+        image = await context.shop.placeholder_image(card.product)
+        return InputFile(image, filename="card.png", attach=True)
     if use_cache and clip.file_id:
         return clip.file_id
     if clip.source.startswith(("http://", "https://")):
         return clip.source
     data = await asyncio.to_thread(Path(clip.source).read_bytes)
-    return InputFile(data, filename=Path(clip.source).name)
+    # attach=True: the same file object may travel inside an InputMedia (editMessageMedia).
+    return InputFile(data, filename=Path(clip.source).name, attach=True)
 
 
 async def _cache_file_id(context: ReelcartContext, clip: Clip | None, message: Message) -> None:

@@ -44,12 +44,13 @@ async def inline_query(update: Update, context: ReelcartContext) -> None:
     elif text:
         products = await feed.search(text, limit=10)
     username = context.bot.username
-    results = []
+    results: list[InlineQueryResultArticle | InlineQueryResultCachedVideo] = []
     for product in products:
         link = render.deep_link(username, product.id)
         price = format_price(product.price, language)
-        message = t(language, "inline.share_text", title=html.escape(product.title), price=price,
-                    link=link)
+        message = t(
+            language, "inline.share_text", title=html.escape(product.title), price=price, link=link
+        )
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t(language, "inline.open_button"), url=link)]]
         )

@@ -73,18 +73,24 @@ def card_keyboard(card: FeedCard, language: Language) -> InlineKeyboardMarkup:
     cid = card.card_id
     rows = [
         [
-            InlineKeyboardButton(t(language, "feed.btn_like"), callback_data=card_data("like", cid)),
+            InlineKeyboardButton(
+                t(language, "feed.btn_like"), callback_data=card_data("like", cid)
+            ),
             InlineKeyboardButton(
                 t(language, "feed.btn_dislike"), callback_data=card_data("dislike", cid)
             ),
-            InlineKeyboardButton(t(language, "feed.btn_next"), callback_data=card_data("next", cid)),
+            InlineKeyboardButton(
+                t(language, "feed.btn_next"), callback_data=card_data("next", cid)
+            ),
         ]
     ]
     commerce = [
         InlineKeyboardButton(t(language, "feed.btn_buy"), callback_data=card_data("buy", cid))
     ]
     if card.product.shop_url:
-        commerce.append(InlineKeyboardButton(t(language, "feed.btn_shop"), url=card.product.shop_url))
+        commerce.append(
+            InlineKeyboardButton(t(language, "feed.btn_shop"), url=card.product.shop_url)
+        )
     rows.append(commerce)
     rows.append(
         [

@@ -48,6 +48,7 @@ MESSAGES: dict[str, str] = {
     # likes
     "likes.empty": "No likes yet. Tap ❤️ on a card you love and it shows up here.",
     "likes.header": "❤️ Your likes ({count}): tap one to see its clip.",
+    "likes.header_newest": "❤️ Your likes ({count}), the {shown} newest below: tap one to see its clip.",
     # language
     "lang.prompt": "Choose your language:",
     "lang.set": "Language set: English 🇬🇧",

@@ -54,6 +54,7 @@ MESSAGES: dict[str, str] = {
     # likes
     "likes.empty": "Aucun favori pour l'instant. Touche ❤️ sur une carte qui te plaît.",
     "likes.header": "❤️ Tes favoris ({count}) : touche un produit pour voir sa vidéo.",
+    "likes.header_newest": "❤️ Tes favoris ({count}), les {shown} plus récents ci-dessous : touche un produit pour voir sa vidéo.",
     # language
     "lang.prompt": "Choisis ta langue :",
     "lang.set": "Langue choisie : français 🇫🇷",

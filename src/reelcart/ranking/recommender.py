@@ -24,7 +24,7 @@ which the embedding thread also writes, locks itself.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -47,6 +47,9 @@ SHORTLIST_LENGTH = 2048
 RERANK = 32
 #: At most this many cards in a row from one category, when others are available.
 MAX_CATEGORY_RUN = 3
+# Cold feeds: how many recent cards count, and what each same-category card costs.
+COLD_CATEGORY_MEMORY = 6
+COLD_REPEAT_PENALTY = 0.05
 #: Discovery avoids the categories of this many last cards.
 DISCOVERY_CATEGORY_MEMORY = 2
 #: Discovery never offers a near-copy (cosine at least this) of something disliked.
@@ -625,11 +628,29 @@ class Recommender:
     def _popular(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
         n = len(self._row)
         score = self._signal[:n] / (self._impressions[:n] + signals.POPULARITY_PRIOR_IMPRESSIONS)
-        found = self._first(shopper, -score, self._eligible(shopper, avoid), RERANK)
+        # Equal scores (a cold catalog) would follow insertion order, i.e. one merchant's
+        # whole range in a row. Exact ties are broken by a fixed scramble of the rows
+        # (golden-ratio steps), not by the random generator, so a replay stays identical.
+        scramble = (np.arange(n) * 0.6180339887498949) % 1.0
+        keys = -score + 1e-9 * scramble
+        found = self._first(shopper, keys, self._eligible(shopper, avoid), RERANK)
         if not found:
             return None
-        popularity = {pid: float(score[self._row[pid]]) for pid in found}
-        best = self._rerank(shopper, [(pid, popularity[pid]) for pid in found])
+        # A shopper with no taste yet should see the breadth of the catalog: every recent
+        # card of the same category makes a popular product a little less attractive.
+        recent = Counter(c for _, c in list(shopper.recent)[-COLD_CATEGORY_MEMORY:] if c)
+        candidates = sorted(
+            (
+                (
+                    pid,
+                    float(score[self._row[pid]])
+                    - COLD_REPEAT_PENALTY * recent[self._category(pid)],
+                )
+                for pid in found
+            ),
+            key=lambda item: -item[1],
+        )
+        best = self._rerank(shopper, candidates)
         assert best is not None
         return Pick(best[0], ReasonKind.POPULAR, score=best[1])
 

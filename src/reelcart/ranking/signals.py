@@ -63,10 +63,11 @@ TASTE_HALF_LIFE_EVENTS = 20
 TASTE_DECAY = 0.5 ** (1 / TASTE_HALF_LIFE_EVENTS)
 
 #: A disliked product pushes down products whose cosine to it exceeds the floor, by up to
-#: the penalty (reached at cosine 1): near-copies sink below anything merely related, while
-#: the rest of its category, which the shopper may well like, is left alone. Measured with
-#: all-MiniLM-L6-v2 on product texts: same category 0.55-0.65, a colour variant 0.86.
-DISLIKE_NEIGHBOUR_FLOOR = 0.7
+#: the penalty (reached at cosine 1). "Not for me" is strong evidence: measured with
+#: all-MiniLM-L6-v2 on product texts, the rest of its category (cosine 0.55-0.65) loses
+#: about a quarter of the penalty, a near-copy such as a colour variant (0.86) three
+#: quarters, while other categories (0.06-0.12) are untouched.
+DISLIKE_NEIGHBOUR_FLOOR = 0.45
 DISLIKE_NEIGHBOUR_PENALTY = 2.0
 #: How many recent dislikes take part in that push (older ones stay excluded, nothing more).
 DISLIKE_MEMORY = 32

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
     from reelcart.sandbox.client import SimulatedUser
 
 DEFAULT_ADDRESS: JSON = {
-    "country_code": "FR", "state": "", "city": "Paris", "street_line1": "1 Rue de Rivoli",
-    "street_line2": "", "post_code": "75001",
+    "country_code": "FR",
+    "state": "",
+    "city": "Paris",
+    "street_line1": "1 Rue de Rivoli",
+    "street_line2": "",
+    "post_code": "75001",
 }
 
 
@@ -53,10 +57,16 @@ def _order_info(user: SimulatedUser, invoice: Invoice, given: JSON | None) -> JS
     return info or None
 
 
-async def run_checkout(user: SimulatedUser, ref: Any, *,
-                       shipping_option_id: str | None, order_info: JSON | None,
-                       tip_amount: int, duplicate_delivery: bool,
-                       answer_within: float | None) -> PaymentResult:
+async def run_checkout(
+    user: SimulatedUser,
+    ref: Any,
+    *,
+    shipping_option_id: str | None,
+    order_info: JSON | None,
+    tip_amount: int,
+    duplicate_delivery: bool,
+    answer_within: float | None,
+) -> PaymentResult:
     """Run the whole payment of ``ref`` for ``user``; see :meth:`SimulatedUser.pay`."""
     state = user.state
     invoice = _find_invoice(user, ref)
@@ -67,28 +77,39 @@ async def run_checkout(user: SimulatedUser, ref: Any, *,
     chosen: str | None = None
     if invoice.is_flexible:
         query = state.open_query("shipping", user.account, state.deadlines.shipping)
-        user.last_update_id = state.push_update("shipping_query", {
-            "id": query.id, "from": user.account.to_api(), "invoice_payload": invoice.payload,
-            "shipping_address": (info or {}).get("shipping_address", dict(DEFAULT_ADDRESS)),
-        })
+        user.last_update_id = state.push_update(
+            "shipping_query",
+            {
+                "id": query.id,
+                "from": user.account.to_api(),
+                "invoice_payload": invoice.payload,
+                "shipping_address": (info or {}).get("shipping_address", dict(DEFAULT_ADDRESS)),
+            },
+        )
         try:
             answer = await user._await_answer(query, answer_within, "shipping query")
         except TimeoutError:
             return PaymentResult("shipping_timeout", invoice.currency, total)
         if not answer["ok"]:
-            return PaymentResult("shipping_declined", invoice.currency, total,
-                                 answer.get("error_message"))
+            return PaymentResult(
+                "shipping_declined", invoice.currency, total, answer.get("error_message")
+            )
         options: list[JSON] = answer["shipping_options"]
-        option = next((o for o in options if o["id"] == shipping_option_id), None) \
-            if shipping_option_id is not None else options[0]
+        option = (
+            next((o for o in options if o["id"] == shipping_option_id), None)
+            if shipping_option_id is not None
+            else options[0]
+        )
         if option is None:
             raise LookupError(f"the bot offered no shipping option {shipping_option_id!r}")
         chosen = option["id"]
         total += sum(int(price["amount"]) for price in option["prices"])
 
     pre_checkout: JSON = {
-        "from": user.account.to_api(), "currency": invoice.currency,
-        "total_amount": total, "invoice_payload": invoice.payload,
+        "from": user.account.to_api(),
+        "currency": invoice.currency,
+        "total_amount": total,
+        "invoice_payload": invoice.payload,
     }
     if chosen is not None:
         pre_checkout["shipping_option_id"] = chosen
@@ -97,16 +118,20 @@ async def run_checkout(user: SimulatedUser, ref: Any, *,
     query = state.open_query("pre_checkout", user.account, state.deadlines.pre_checkout)
     loop = asyncio.get_running_loop()
     asked_at = loop.time()
-    user.last_update_id = state.push_update("pre_checkout_query", {"id": query.id,
-                                                                   **pre_checkout})
+    user.last_update_id = state.push_update("pre_checkout_query", {"id": query.id, **pre_checkout})
     try:
         answer = await user._await_answer(query, answer_within, "pre-checkout query")
     except TimeoutError:
         return PaymentResult("timeout", invoice.currency, total)
     latency = loop.time() - asked_at
     if not answer["ok"]:
-        return PaymentResult("declined", invoice.currency, total, answer.get("error_message"),
-                             pre_checkout_latency=latency)
+        return PaymentResult(
+            "declined",
+            invoice.currency,
+            total,
+            answer.get("error_message"),
+            pre_checkout_latency=latency,
+        )
 
     stars = invoice.currency == "XTR"
     charge_id = ("stxCA" if stars else "") + secrets.token_hex(16 if stars else 10)
@@ -127,16 +152,26 @@ async def run_checkout(user: SimulatedUser, ref: Any, *,
         payment["is_recurring"] = True
         payment["is_first_recurring"] = True
     if stars:
-        state.star_charges[charge_id] = StarCharge(charge_id, user.id, total, invoice.payload,
-                                                   now())
-        state.star_transactions.append({
-            "id": charge_id, "amount": total, "date": now(),
-            "source": {"type": "user", "transaction_type": "invoice_payment",
-                       "user": user.account.to_api(), "invoice_payload": invoice.payload},
-        })
+        state.star_charges[charge_id] = StarCharge(
+            charge_id, user.id, total, invoice.payload, now()
+        )
+        state.star_transactions.append(
+            {
+                "id": charge_id,
+                "amount": total,
+                "date": now(),
+                "source": {
+                    "type": "user",
+                    "transaction_type": "invoice_payment",
+                    "user": user.account.to_api(),
+                    "invoice_payload": invoice.payload,
+                },
+            }
+        )
     message = user._send({"successful_payment": payment})
     update_id = user.last_update_id
     if duplicate_delivery and update_id is not None:
         state.updates.redeliver(update_id)
-    return PaymentResult("paid", invoice.currency, total, None, charge_id, provider_id,
-                         message, update_id, latency)
+    return PaymentResult(
+        "paid", invoice.currency, total, None, charge_id, provider_id, message, update_id, latency
+    )

@@ -43,14 +43,29 @@ if TYPE_CHECKING:
 class SimulatedUser:
     """One Telegram user talking to the sandbox bot in a private chat."""
 
-    def __init__(self, server: SandboxServer, user_id: int, first_name: str = "Alex", *,
-                 last_name: str | None = None, username: str | None = None,
-                 language_code: str | None = "en", is_premium: bool = False) -> None:
+    def __init__(
+        self,
+        server: SandboxServer,
+        user_id: int,
+        first_name: str = "Alex",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        is_premium: bool = False,
+    ) -> None:
         self.server = server
         self.state = server.state
-        self.account = self.state.add_user(UserAccount(
-            user_id, first_name, last_name, username, language_code, is_premium,
-        ))
+        self.account = self.state.add_user(
+            UserAccount(
+                user_id,
+                first_name,
+                last_name,
+                username,
+                language_code,
+                is_premium,
+            )
+        )
         self._cursor = 0
         self.last_update_id: int | None = None
 
@@ -99,7 +114,8 @@ class SimulatedUser:
         content = self._text_content(text)
         others = [e for e in content.get("entities", []) if e["offset"] != 0]
         content["entities"] = [
-            {"type": "bot_command", "offset": 0, "length": utf16_len(command)}, *others,
+            {"type": "bot_command", "offset": 0, "length": utf16_len(command)},
+            *others,
         ]
         return self._send(content)
 
@@ -108,17 +124,31 @@ class SimulatedUser:
 
     async def send_document(self, filename: str, data: bytes, caption: str | None = None) -> JSON:
         """Send a file as a document (e.g. a catalog CSV)."""
-        record = self.state.files.add_media("document", data, filename,
-                                            max_bytes=MAX_USER_UPLOAD_BYTES)
+        record = self.state.files.add_media(
+            "document", data, filename, max_bytes=MAX_USER_UPLOAD_BYTES
+        )
         return self._send({"document": record.to_api(), **self._caption(caption)})
 
-    async def send_video(self, filename: str, data: bytes, caption: str | None = None, *,
-                         duration: int | None = None, width: int | None = None,
-                         height: int | None = None) -> JSON:
+    async def send_video(
+        self,
+        filename: str,
+        data: bytes,
+        caption: str | None = None,
+        *,
+        duration: int | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> JSON:
         """Send a video; content Telegram can't play arrives as a document instead."""
-        record = self.state.files.add_media("video", data, filename, width=width,
-                                            height=height, duration=duration,
-                                            max_bytes=MAX_USER_UPLOAD_BYTES)
+        record = self.state.files.add_media(
+            "video",
+            data,
+            filename,
+            width=width,
+            height=height,
+            duration=duration,
+            max_bytes=MAX_USER_UPLOAD_BYTES,
+        )
         return self._send({record.kind: record.to_api(), **self._caption(caption)})
 
     async def send_photo(self, data: bytes, caption: str | None = None) -> JSON:
@@ -141,11 +171,16 @@ class SimulatedUser:
         new_member: JSON = {"status": new, "user": bot}
         if new == "kicked":
             new_member["until_date"] = 0
-        self.last_update_id = self.state.push_update("my_chat_member", {
-            "chat": chat.to_api(), "from": self.account.to_api(), "date": now(),
-            "old_chat_member": {"status": old, "user": bot},
-            "new_chat_member": new_member,
-        })
+        self.last_update_id = self.state.push_update(
+            "my_chat_member",
+            {
+                "chat": chat.to_api(),
+                "from": self.account.to_api(),
+                "date": now(),
+                "old_chat_member": {"status": old, "user": bot},
+                "new_chat_member": new_member,
+            },
+        )
 
     async def block_bot(self) -> None:
         """Block the bot: its sends now fail with 403, and it gets a my_chat_member update."""
@@ -161,8 +196,9 @@ class SimulatedUser:
 
     # Queries
 
-    async def _await_answer(self, query: PendingQuery, give_up_after: float | None,
-                            what: str) -> JSON:
+    async def _await_answer(
+        self, query: PendingQuery, give_up_after: float | None, what: str
+    ) -> JSON:
         limit = query.deadline - asyncio.get_running_loop().time()
         wait = limit if give_up_after is None else min(give_up_after, limit)
         try:
@@ -180,8 +216,9 @@ class SimulatedUser:
             raise LookupError(f"no bot message {message_id} in the chat with {self.id}")
         return BotMessage(stored.data)
 
-    async def press(self, message: MessageRef, button: str, *,
-                    timeout: float | None = None) -> CallbackAnswer:  # noqa: ASYNC109
+    async def press(
+        self, message: MessageRef, button: str, *, timeout: float | None = None
+    ) -> CallbackAnswer:  # noqa: ASYNC109
         """Tap an inline button (by callback_data or label prefix) on the message's current
         version and wait for the bot's answerCallbackQuery. Raises TimeoutError if the bot
         does not answer within ``timeout`` (default: Telegram's deadline)."""
@@ -189,30 +226,69 @@ class SimulatedUser:
         chosen = current.button(button)
         if "callback_data" not in chosen:
             raise ValueError(f"button {chosen['text']!r} is not a callback button: {chosen}")
+        return await self._tap(current, str(chosen["callback_data"]), timeout)
+
+    async def press_data(
+        self, message: MessageRef, data: str, *, timeout: float | None = None
+    ) -> CallbackAnswer:  # noqa: ASYNC109
+        """Send a callback query with arbitrary ``data`` from the message, as an old client
+        showing a previous version of the message, a double tap, or a forged button would.
+        """
+        return await self._tap(self._current(message), data, timeout)
+
+    async def _tap(self, current: BotMessage, data: str, timeout: float | None) -> CallbackAnswer:
         chat = self.chat
         query = self.state.open_query("callback", self.account, self.state.deadlines.callback)
         self._cursor = len(chat.events)
-        self.last_update_id = self.state.push_update("callback_query", {
-            "id": query.id, "from": self.account.to_api(), "message": current.data,
-            "chat_instance": chat.chat_instance, "data": chosen["callback_data"],
-        })
+        self.last_update_id = self.state.push_update(
+            "callback_query",
+            {
+                "id": query.id,
+                "from": self.account.to_api(),
+                "message": current.data,
+                "chat_instance": chat.chat_instance,
+                "data": data,
+            },
+        )
         answer = await self._await_answer(query, timeout, "callback query")
-        return CallbackAnswer(answer.get("text"), bool(answer.get("show_alert")),
-                              answer.get("url"), int(answer.get("cache_time") or 0))
+        return CallbackAnswer(
+            answer.get("text"),
+            bool(answer.get("show_alert")),
+            answer.get("url"),
+            int(answer.get("cache_time") or 0),
+        )
 
-    async def inline_query(self, query: str, chat_type: str = "sender", *, offset: str = "",
-                           timeout: float | None = None) -> InlineAnswer:  # noqa: ASYNC109
+    async def inline_query(
+        self,
+        query: str,
+        chat_type: str = "sender",
+        *,
+        offset: str = "",
+        timeout: float | None = None,
+    ) -> InlineAnswer:  # noqa: ASYNC109
         """Type ``@bot query`` in a chat of ``chat_type`` and wait for answerInlineQuery."""
-        pending = self.state.open_query("inline", self.account, self.state.deadlines.inline,
-                                        {"query": query})
-        self.last_update_id = self.state.push_update("inline_query", {
-            "id": pending.id, "from": self.account.to_api(), "query": query,
-            "offset": offset, "chat_type": chat_type,
-        })
+        pending = self.state.open_query(
+            "inline", self.account, self.state.deadlines.inline, {"query": query}
+        )
+        self.last_update_id = self.state.push_update(
+            "inline_query",
+            {
+                "id": pending.id,
+                "from": self.account.to_api(),
+                "query": query,
+                "offset": offset,
+                "chat_type": chat_type,
+            },
+        )
         answer = await self._await_answer(pending, timeout, "inline query")
-        return InlineAnswer(pending.id, list(answer["results"]), str(answer["next_offset"]),
-                            int(answer["cache_time"] or 0), bool(answer["is_personal"]),
-                            answer.get("button"))
+        return InlineAnswer(
+            pending.id,
+            list(answer["results"]),
+            str(answer["next_offset"]),
+            int(answer["cache_time"] or 0),
+            bool(answer["is_personal"]),
+            answer.get("button"),
+        )
 
     async def choose_inline_result(self, result_id: str, query: str) -> str | None:
         """Pick a result of an answered inline query: the bot gets chosen_inline_result.
@@ -229,8 +305,7 @@ class SimulatedUser:
             data: JSON = {"via_bot": self.state.bot_user(), "reply_markup": result["reply_markup"]}
             if "message_text" in content:
                 data["text"] = content["message_text"]
-            self.state.inline_messages[inline_message_id] = InlineMessage(inline_message_id,
-                                                                          data)
+            self.state.inline_messages[inline_message_id] = InlineMessage(inline_message_id, data)
             payload["inline_message_id"] = inline_message_id
         self.last_update_id = self.state.push_update("chosen_inline_result", payload)
         return inline_message_id
@@ -249,21 +324,34 @@ class SimulatedUser:
 
     # Payments
 
-    async def pay(self, invoice: MessageRef | str, *,
-                  shipping_option_id: str | None = None, order_info: JSON | None = None,
-                  tip_amount: int = 0, duplicate_delivery: bool = False,
-                  timeout: float | None = None) -> PaymentResult:  # noqa: ASYNC109
+    async def pay(
+        self,
+        invoice: MessageRef | str,
+        *,
+        shipping_option_id: str | None = None,
+        order_info: JSON | None = None,
+        tip_amount: int = 0,
+        duplicate_delivery: bool = False,
+        timeout: float | None = None,
+    ) -> PaymentResult:  # noqa: ASYNC109
         """Pay an invoice message (or a createInvoiceLink link) as Telegram's client would:
         shipping query if flexible, then pre-checkout query (10 s deadline), then the
         successful_payment message. ``duplicate_delivery`` delivers that update twice."""
-        return await run_checkout(self, invoice, shipping_option_id=shipping_option_id,
-                                  order_info=order_info, tip_amount=tip_amount,
-                                  duplicate_delivery=duplicate_delivery, answer_within=timeout)
+        return await run_checkout(
+            self,
+            invoice,
+            shipping_option_id=shipping_option_id,
+            order_info=order_info,
+            tip_amount=tip_amount,
+            duplicate_delivery=duplicate_delivery,
+            answer_within=timeout,
+        )
 
     # Reading the chat
 
-    async def wait_for(self, predicate: Callable[[BotMessage], bool] | None = None,
-                       timeout: float = 10.0) -> BotMessage:  # noqa: ASYNC109
+    async def wait_for(
+        self, predicate: Callable[[BotMessage], bool] | None = None, timeout: float = 10.0
+    ) -> BotMessage:  # noqa: ASYNC109
         """The next bot message or edit in this chat that satisfies ``predicate``.
 
         "Next" means after this user's last action (or after the previous ``wait_for``
@@ -291,8 +379,11 @@ class SimulatedUser:
         chat = self.state.chats.get(self.id)
         if chat is None:
             return []
-        return [BotMessage(s.data) for _, s in sorted(chat.messages.items())
-                if s.from_bot and not s.deleted]
+        return [
+            BotMessage(s.data)
+            for _, s in sorted(chat.messages.items())
+            if s.from_bot and not s.deleted
+        ]
 
     @property
     def last_message(self) -> BotMessage | None:

@@ -19,10 +19,25 @@ Entity = dict[str, Any]
 
 # tdlib's order for entities that start at the same place with the same length.
 _PRIORITY = {
-    "blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20, "text_link": 49,
-    "text_mention": 49, "mention": 50, "hashtag": 50, "cashtag": 50, "bot_command": 50,
-    "url": 50, "email": 50, "phone_number": 50, "bold": 90, "italic": 91, "underline": 92,
-    "strikethrough": 93, "spoiler": 94, "custom_emoji": 99,
+    "blockquote": 0,
+    "expandable_blockquote": 0,
+    "pre": 11,
+    "code": 20,
+    "text_link": 49,
+    "text_mention": 49,
+    "mention": 50,
+    "hashtag": 50,
+    "cashtag": 50,
+    "bot_command": 50,
+    "url": 50,
+    "email": 50,
+    "phone_number": 50,
+    "bold": 90,
+    "italic": 91,
+    "underline": 92,
+    "strikethrough": 93,
+    "spoiler": 94,
+    "custom_emoji": 99,
 }
 _LINK_SCHEMES = frozenset({"http", "https", "tg", "ton", "tonsite"})
 # tdlib's is_space() also counts NUL, which never occurs in Python text here.
@@ -104,15 +119,30 @@ class TextBuilder:
 # Automatic entities. Simplified versions of tdlib's matchers: enough for the shapes bots
 # and tests produce (commands, hashtags, cashtags, mentions, plain URLs, e-mails).
 _AUTO_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("bot_command", re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?"
-                               r"(?![\w/<>])")),
-    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-                         r"\.[A-Za-z]{2,}(?![\w@])")),
+    (
+        "bot_command",
+        re.compile(
+            r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?"
+            r"(?![\w/<>])"
+        ),
+    ),
+    (
+        "email",
+        re.compile(
+            r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+            r"\.[A-Za-z]{2,}(?![\w@])"
+        ),
+    ),
     ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{2,32}(?!\w)")),
     ("hashtag", re.compile(r"(?<![\w#])#[\w\u200c\u00b7]{1,256}(?![\w\u200c\u00b7]*#)")),
     ("cashtag", re.compile(r"(?<![\w$])\$(?:1INCH|[A-Z]{1,8})(?![\w$])")),
-    ("url", re.compile(r"(?i)(?<![\w@/.])(?:(?:https?|ftp|tonsite)://|www\.|t\.me/)"
-                       r"[^\s<>\"']+")),
+    (
+        "url",
+        re.compile(
+            r"(?i)(?<![\w@/.])(?:(?:https?|ftp|tonsite)://|www\.|t\.me/)"
+            r"[^\s<>\"']+"
+        ),
+    ),
 ]
 _BLOCKING = frozenset({"code", "pre", "text_link", "text_mention", "custom_emoji"})
 
@@ -145,9 +175,7 @@ def find_auto_entities(text: str, existing: list[Entity]) -> list[Entity]:
 
 def sort_entities(entities: list[Entity]) -> list[Entity]:
     """Sort in tdlib's order: offset, then longer first, then type priority."""
-    return sorted(
-        entities, key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50))
-    )
+    return sorted(entities, key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50)))
 
 
 def trim_text(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:

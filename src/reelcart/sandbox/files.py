@@ -251,6 +251,8 @@ class FileStore:
         self._by_id: dict[str, FileRecord] = {}
         self._by_path: dict[str, FileRecord] = {}
         self._by_content: dict[tuple[str, str], FileRecord] = {}
+        # Every upload the bot made, duplicates included: lets tests check file_id reuse.
+        self.uploads = 0
 
     def get(self, file_id: str) -> FileRecord | None:
         """The file with this ``file_id``, if any."""
@@ -260,10 +262,19 @@ class FileStore:
         """The file served at ``/file/bot<token>/<file_path>``, if any."""
         return self._by_path.get(file_path)
 
-    def add(self, kind: str, data: bytes, file_name: str | None,
-            mime_type: str | None = None, *, width: int = 0, height: int = 0,
-            duration: int = 0) -> FileRecord:
+    def add(
+        self,
+        kind: str,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None = None,
+        *,
+        width: int = 0,
+        height: int = 0,
+        duration: int = 0,
+    ) -> FileRecord:
         """Store ``data`` as a file of ``kind``; identical content reuses the record."""
+        self.uploads += 1
         digest = hashlib.sha256(data).hexdigest()
         existing = self._by_content.get((kind, digest))
         if existing is not None:
@@ -277,17 +288,26 @@ class FileStore:
         elif mime_type:
             extension = mimetypes.guess_extension(mime_type) or ""
         path = f"{_FOLDER[kind]}/file_{len(self._by_id)}{extension}"
-        record = FileRecord(file_id, unique, kind, data, file_name, mime_type, path,
-                            width, height, duration)
+        record = FileRecord(
+            file_id, unique, kind, data, file_name, mime_type, path, width, height, duration
+        )
         self._by_id[file_id] = record
         self._by_path[path] = record
         self._by_content[(kind, digest)] = record
         return record
 
-    def add_media(self, kind: str, data: bytes, filename: str | None,
-                  content_type: str | None = None, *, width: int | None = None,
-                  height: int | None = None, duration: int | None = None,
-                  max_bytes: int = MAX_UPLOAD_BYTES) -> FileRecord:
+    def add_media(
+        self,
+        kind: str,
+        data: bytes,
+        filename: str | None,
+        content_type: str | None = None,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        duration: int | None = None,
+        max_bytes: int = MAX_UPLOAD_BYTES,
+    ) -> FileRecord:
         """Store new content as ``kind``, filling in what Telegram would detect.
 
         A "video" or "animation" that is not a recognisable video becomes a document, as
@@ -307,10 +327,12 @@ class FileStore:
             return self.add("photo", data, None, "image/jpeg", width=size[0], height=size[1])
         if kind == "thumbnail":
             size = image_size(data) or (0, 0)
-            return self.add("thumbnail", data, None, "image/jpeg", width=size[0],
-                            height=size[1])
-        mime = guess_mime(filename, data) if not content_type or content_type in (
-            "application/octet-stream", "") else content_type
+            return self.add("thumbnail", data, None, "image/jpeg", width=size[0], height=size[1])
+        mime = (
+            guess_mime(filename, data)
+            if not content_type or content_type in ("application/octet-stream", "")
+            else content_type
+        )
         if kind in ("video", "animation"):
             info = mp4_info(data)
             is_gif = data[:3] == b"GIF"
@@ -318,10 +340,15 @@ class FileStore:
                 kind = "document"
             else:
                 probed = info or (image_size(data) or (0, 0)) + (0,)
-                return self.add(kind, data, filename, mime,
-                                width=width if width is not None else probed[0],
-                                height=height if height is not None else probed[1],
-                                duration=duration if duration is not None else probed[2])
+                return self.add(
+                    kind,
+                    data,
+                    filename,
+                    mime,
+                    width=width if width is not None else probed[0],
+                    height=height if height is not None else probed[1],
+                    duration=duration if duration is not None else probed[2],
+                )
         return self.add("document", data, filename, mime)
 
     async def resolve(self, value: Any, kind: str, fetch: Fetcher) -> FileRecord:

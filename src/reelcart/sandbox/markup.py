@@ -29,12 +29,35 @@ from reelcart.sandbox.entities import (
 from reelcart.sandbox.errors import BotApiError
 
 _HTML_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
-     "tg-emoji", "span", "pre", "code", "blockquote"}
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
+    }
 )
 _SIMPLE_HTML = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
     "tg-spoiler": "spoiler",
 }
 
@@ -205,9 +228,7 @@ def _close_html_tag(
         raise parse_error(f"Unclosed end tag {where}")
     top = stack.pop()
     if name and name != top.tag:
-        raise parse_error(
-            f'Unmatched end tag {where}, expected "</{top.tag}>", found "</{name}>"'
-        )
+        raise parse_error(f'Unmatched end tag {where}, expected "</{top.tag}>", found "</{name}>"')
     length = out.u16 - top.offset
     if length > 0:
         entity = _html_entity(top, length, out)
@@ -265,9 +286,16 @@ def _merge_pre_code(entities: list[Entity], entity: Entity) -> None:
 _MD2_RESERVED = set("_*[]()~`>#+-=|{}.!\n")
 _MD2_END = {"bold": "*", "italic": "_", "strikethrough": "~", "code": "`", "text_link": "]"}
 _MD2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline",
-    "strikethrough": "Strikethrough", "spoiler": "Spoiler", "code": "Code", "pre": "Pre",
-    "text_link": "TextUrl", "custom_emoji": "CustomEmoji", "blockquote": "BlockQuote",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
+    "blockquote": "BlockQuote",
 }
 
 
@@ -280,8 +308,9 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
     in_quote = False
 
     def reserved(ch: str) -> BotApiError:
-        return parse_error(f"Character '{ch}' is reserved and must be escaped with the "
-                            "preceding '\\'")
+        return parse_error(
+            f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
+        )
 
     while i < n:
         ch = src[i]
@@ -298,8 +327,10 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
         if top is not None and _md2_closes(src, i, top, in_quote):
             opened = stack.pop()
             if ch == "\n" and opened.tag != "blockquote":
-                raise parse_error(f"Can't find end of {_MD2_NAMES[opened.tag]} entity at byte "
-                                   f"offset {opened.byte_offset}")
+                raise parse_error(
+                    f"Can't find end of {_MD2_NAMES[opened.tag]} entity at byte "
+                    f"offset {opened.byte_offset}"
+                )
             i = _md2_close(src, i, opened, out, entities)
             if opened.tag == "blockquote":
                 in_quote = False
@@ -328,8 +359,7 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
                 i += 1
                 if not in_quote:
                     in_quote = True
-                    stack.append(OpenTag("blockquote", "", out.u16, len(out.chunks),
-                                          start_byte))
+                    stack.append(OpenTag("blockquote", "", out.u16, len(out.chunks), start_byte))
             continue
         elif ch == ">" and i == 0:
             tag, i, in_quote = "blockquote", i + 1, True
@@ -339,12 +369,14 @@ def parse_markdown_v2(src: str) -> tuple[str, list[Entity]]:
     if stack and stack[-1].tag == "blockquote":
         opened = stack.pop()
         if out.u16 > opened.offset:
-            entities.append({"type": "blockquote", "offset": opened.offset,
-                             "length": out.u16 - opened.offset})
+            entities.append(
+                {"type": "blockquote", "offset": opened.offset, "length": out.u16 - opened.offset}
+            )
     if stack:
         opened = stack[-1]
-        raise parse_error(f"Can't find end of {_MD2_NAMES[opened.tag]} entity at byte offset "
-                           f"{opened.byte_offset}")
+        raise parse_error(
+            f"Can't find end of {_MD2_NAMES[opened.tag]} entity at byte offset {opened.byte_offset}"
+        )
     return out.text(), entities
 
 
@@ -391,8 +423,9 @@ def _md2_close(src: str, i: int, opened: OpenTag, out: TextBuilder, entities: li
     if tag == "blockquote":
         # tdlib counts the closing newline as part of the quote
         out.add("\n")
-        entities.append({"type": "blockquote", "offset": opened.offset,
-                         "length": out.u16 - opened.offset})
+        entities.append(
+            {"type": "blockquote", "offset": opened.offset, "length": out.u16 - opened.offset}
+        )
         return i + 1
     if tag in ("underline", "spoiler"):
         i += 2
@@ -406,8 +439,9 @@ def _md2_close(src: str, i: int, opened: OpenTag, out: TextBuilder, entities: li
         if tag == "custom_emoji":
             match = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
             if not match:
-                raise BotApiError.bad_request("can't parse entities: Custom emoji entity must "
-                                              "contain a tg://emoji URL")
+                raise BotApiError.bad_request(
+                    "can't parse entities: Custom emoji entity must contain a tg://emoji URL"
+                )
             extra["custom_emoji_id"] = match.group(1)
         else:
             url = url if url is not None else out.text(opened.out_index)
@@ -430,8 +464,9 @@ def _md2_url(src: str, i: int, tag: str) -> tuple[Any, int]:
     """Read ``(url)`` after ``]``; ``None`` when there is none (text is the URL)."""
     if i >= len(src) or src[i] != "(":
         if tag == "custom_emoji":
-            raise BotApiError.bad_request("can't parse entities: Custom emoji entity must "
-                                          "contain a tg://emoji URL")
+            raise BotApiError.bad_request(
+                "can't parse entities: Custom emoji entity must contain a tg://emoji URL"
+            )
         return None, i
     start = i + 1
     i = start
@@ -496,8 +531,7 @@ def parse_markdown(src: str) -> tuple[str, list[Entity]]:
         elif ch == "*":
             entities.append({"type": "bold", **base})
         elif is_pre:
-            entities.append({"type": "pre", **base, **({"language": language} if language
-                                                       else {})})
+            entities.append({"type": "pre", **base, **({"language": language} if language else {})})
         elif ch == "`":
             entities.append({"type": "code", **base})
         elif url is not None:

@@ -122,8 +122,12 @@ class SandboxServer:
         self._root_url = f"http://{shown}:{bound_port}"
         low, high = self._webhook_backoff
         self._delivery = WebhookDelivery(
-            self.state.updates, self._session, lambda: self.state.webhook, self._webhook_reply,
-            min_backoff=low, max_backoff=high,
+            self.state.updates,
+            self._session,
+            lambda: self.state.webhook,
+            self._webhook_reply,
+            min_backoff=low,
+            max_backoff=high,
         )
         self._delivery.start()
         logger.info("sandbox Bot API listening on %s as @%s", self._root_url, self.bot_username)
@@ -148,8 +152,12 @@ class SandboxServer:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     # In-process helpers
@@ -202,9 +210,7 @@ class SandboxServer:
         method = request.match_info["method"]
         try:
             self._check_token(request.match_info["token"])
-            if method.lower() not in METHODS and (
-                not self.strict or method_model(method) is None
-            ):
+            if method.lower() not in METHODS and (not self.strict or method_model(method) is None):
                 raise BotApiError.not_found()
             raw, uploads = await _read_params(request)
             result = await self.execute(method, raw, uploads)
@@ -235,8 +241,9 @@ class SandboxServer:
         record = self.state.files.by_path(unquote(request.match_info["path"]))
         if record is None:
             return web.json_response(BotApiError.not_found().to_json(), status=404)
-        return web.Response(body=record.data,
-                            content_type=record.mime_type or "application/octet-stream")
+        return web.Response(
+            body=record.data, content_type=record.mime_type or "application/octet-stream"
+        )
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         return web.json_response(BotApiError.not_found().to_json(), status=404)
@@ -293,7 +300,8 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
                 continue
             if part.filename is not None:
                 uploads[part.name] = Upload(
-                    part.name, part.filename,
+                    part.name,
+                    part.filename,
                     part.headers.get(aiohttp.hdrs.CONTENT_TYPE, "application/octet-stream"),
                     await _read_part(part),
                 )

@@ -292,8 +292,9 @@ class SandboxState:
             "date": now(),
         }
 
-    def store(self, chat: PrivateChat, data: JSON, *, from_bot: bool,
-              invoice: Invoice | None = None) -> StoredMessage:
+    def store(
+        self, chat: PrivateChat, data: JSON, *, from_bot: bool, invoice: Invoice | None = None
+    ) -> StoredMessage:
         """Keep a new message and announce it to the chat's watchers."""
         stored = StoredMessage(chat.id, data["message_id"], from_bot, data, invoice=invoice)
         chat.messages[stored.message_id] = stored
@@ -328,8 +329,9 @@ class SandboxState:
 
     # Queries
 
-    def open_query(self, kind: str, user: UserAccount, ttl: float,
-                   context: JSON | None = None) -> PendingQuery:
+    def open_query(
+        self, kind: str, user: UserAccount, ttl: float, context: JSON | None = None
+    ) -> PendingQuery:
         """A new query the bot must answer within ``ttl`` seconds."""
         query_id = str(secrets.randbelow(2**63))
         loop = asyncio.get_running_loop()
@@ -340,8 +342,9 @@ class SandboxState:
             if oldest.deadline >= loop.time() - 60:
                 break
             self.forget_query(oldest)
-        query = PendingQuery(query_id, kind, user.id, loop.time() + ttl, loop.create_future(),
-                             context or {})
+        query = PendingQuery(
+            query_id, kind, user.id, loop.time() + ttl, loop.create_future(), context or {}
+        )
         self.queries[query_id] = query
         return query
 

@@ -159,8 +159,7 @@ class UpdateQueue:
             self._pending = self._pending[-keep:] if keep else []
             return
         self._pending = [
-            p for p in self._pending
-            if p.update_id >= offset or (p.duplicate and not p.returned)
+            p for p in self._pending if p.update_id >= offset or (p.duplicate and not p.returned)
         ]
 
     def take(self, limit: int) -> list[dict[str, Any]]:
@@ -179,8 +178,9 @@ class UpdateQueue:
         with contextlib.suppress(ValueError):
             self._pending.remove(pending)
 
-    async def poll(self, offset: int | None, limit: int,
-                   wait_seconds: float) -> list[dict[str, Any]]:
+    async def poll(
+        self, offset: int | None, limit: int, wait_seconds: float
+    ) -> list[dict[str, Any]]:
         """getUpdates: confirm ``offset``, then wait up to ``wait_seconds`` for updates.
 
         A second poll arriving while this one waits ends this one with 409 Conflict.
@@ -206,7 +206,8 @@ class UpdateQueue:
                 changed = asyncio.ensure_future(waiter.wait())
                 try:
                     await asyncio.wait(
-                        {aborted, changed}, timeout=remaining,
+                        {aborted, changed},
+                        timeout=remaining,
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                 finally:
@@ -233,9 +234,16 @@ class WebhookDelivery:
     one update at a time so order is always preserved (a documented simplification).
     """
 
-    def __init__(self, queue: UpdateQueue, session: aiohttp.ClientSession,
-                 config: ConfigSource, on_reply: WebhookReply, *, min_backoff: float = 0.05,
-                 max_backoff: float = 2.0) -> None:
+    def __init__(
+        self,
+        queue: UpdateQueue,
+        session: aiohttp.ClientSession,
+        config: ConfigSource,
+        on_reply: WebhookReply,
+        *,
+        min_backoff: float = 0.05,
+        max_backoff: float = 2.0,
+    ) -> None:
         self.queue = queue
         self.session = session
         self.config = config
@@ -281,7 +289,9 @@ class WebhookDelivery:
             headers["X-Telegram-Bot-Api-Secret-Token"] = config.secret_token
         try:
             async with self.session.post(
-                config.url, json=pending.body, headers=headers,
+                config.url,
+                json=pending.body,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=60),
             ) as response:
                 if 200 <= response.status < 300:
@@ -290,8 +300,11 @@ class WebhookDelivery:
                     return True
                 error = f"Wrong response from the webhook: {response.status} {response.reason}"
         except (aiohttp.ClientError, TimeoutError) as exc:
-            error = "Connection refused" if isinstance(
-                exc, aiohttp.ClientConnectorError) else f"Connection error: {exc}"
+            error = (
+                "Connection refused"
+                if isinstance(exc, aiohttp.ClientConnectorError)
+                else f"Connection error: {exc}"
+            )
         config.last_error_date = int(time.time())
         config.last_error_message = error
         logger.info("webhook delivery of update %s failed: %s", pending.update_id, error)

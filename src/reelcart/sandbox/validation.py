@@ -31,13 +31,27 @@ from reelcart.sandbox.files import Upload
 logger = logging.getLogger(__name__)
 
 # Without aiogram's models these parameters are known to carry JSON or files.
-_FALLBACK_JSON_FIELDS = frozenset({
-    "reply_markup", "entities", "caption_entities", "media", "prices", "results", "commands",
-    "scope", "allowed_updates", "shipping_options", "link_preview_options",
-    "reply_parameters", "menu_button", "button", "message_ids", "suggested_tip_amounts",
-})
-_FALLBACK_FILE_FIELDS = frozenset({"photo", "video", "animation", "document", "thumbnail",
-                                   "cover"})
+_FALLBACK_JSON_FIELDS = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "media",
+        "prices",
+        "results",
+        "commands",
+        "scope",
+        "allowed_updates",
+        "shipping_options",
+        "link_preview_options",
+        "reply_parameters",
+        "menu_button",
+        "button",
+        "message_ids",
+        "suggested_tip_amounts",
+    }
+)
+_FALLBACK_FILE_FIELDS = frozenset({"photo", "video", "animation", "document", "thumbnail", "cover"})
 
 _TYPE_TAGS = frozenset({"int", "str", "bool", "float", "list", "dict", "none"})
 
@@ -69,8 +83,9 @@ def _aiogram() -> _Aiogram | None:
             api_name = getattr(obj, "__api_method__", None)
             if isinstance(api_name, str):
                 models[api_name.lower()] = typing.cast(type[BaseModel], obj)
-    return _Aiogram(models, default.Default, aiogram_types.InputFile,
-                    aiogram_types.BufferedInputFile)
+    return _Aiogram(
+        models, default.Default, aiogram_types.InputFile, aiogram_types.BufferedInputFile
+    )
 
 
 def load_models() -> bool:
@@ -121,13 +136,13 @@ def _file_fields(model: type[BaseModel]) -> frozenset[str]:
     library = _aiogram()
     input_file = library.input_file if library is not None else None
     return frozenset(
-        name for name, info in model.model_fields.items()
-        if input_file in _flatten(info.annotation)
+        name for name, info in model.model_fields.items() if input_file in _flatten(info.annotation)
     )
 
 
-def prepare(model: type[BaseModel] | None, raw: dict[str, Any],
-            uploads: dict[str, Upload]) -> dict[str, Any]:
+def prepare(
+    model: type[BaseModel] | None, raw: dict[str, Any], uploads: dict[str, Upload]
+) -> dict[str, Any]:
     """Normalise raw request values into the shapes the Bot API means.
 
     Form and multipart values are strings; nested objects arrive JSON-encoded and are
@@ -156,7 +171,8 @@ def prepare(model: type[BaseModel] | None, raw: dict[str, Any],
     # attach:// works for top-level file fields too: aiogram always uploads that way.
     return {
         name: _attach(value, uploads)
-        if name in file_fields or isinstance(value, dict | list) else value
+        if name in file_fields or isinstance(value, dict | list)
+        else value
         for name, value in params.items()
     }
 

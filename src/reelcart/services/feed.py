@@ -222,14 +222,17 @@ class FeedService:
     async def product(self, product_id: int) -> Product:
         return await self.db.run(Store.get_product, product_id)
 
-    async def likes(self, user_id: int, limit: int = 20) -> list[Product]:
-        """The user's liked products, newest first (deleted ones left out)."""
-        ids = await self.db.run(Store.liked_product_ids, user_id, limit)
+    async def likes(self, user_id: int, limit: int = 20) -> tuple[list[Product], int]:
+        """The user's newest liked products (deleted ones left out) and how many in all."""
+        ids = await self.db.run(Store.liked_product_ids, user_id, 10_000)
         products = await self.db.run(Store.get_products, ids)
-        return [products[i] for i in ids if i in products and products[i].status != "deleted"]
+        liked = [products[i] for i in ids if i in products and products[i].status != "deleted"]
+        return liked[:limit], len(liked)
 
 
-def _create_card(store: Store, user_id: int, pick: Pick) -> tuple[Product, Clip | None, int, str | None]:
+def _create_card(
+    store: Store, user_id: int, pick: Pick
+) -> tuple[Product, Clip | None, int, str | None]:
     """On the DB thread: load the product, create the card row, log the impression."""
     product = store.get_product(pick.product_id)
     clip = store.get_clip(product.id)

@@ -41,7 +41,9 @@ class Shop:
     importer: CatalogImporter
 
     @classmethod
-    def open(cls, settings: Settings, encoder: Encoder | None = None, seed: int | None = None) -> Shop:
+    def open(
+        cls, settings: Settings, encoder: Encoder | None = None, seed: int | None = None
+    ) -> Shop:
         """Open the database, load the model, sync the index and replay the event log."""
         db = DatabaseWorker(settings.db_path)
         encoder = encoder or load_encoder(settings.model)
@@ -59,7 +61,9 @@ class Shop:
             replayed += 1
         log.info(
             "shop open: %d products, %d vectors, %d events replayed",
-            len(products), len(index), replayed,
+            len(products),
+            len(index),
+            replayed,
         )
         ranking = RankingThread(recommender)
         feed = FeedService(db, ranking, encoder)

@@ -17,13 +17,21 @@ MAX_BUTTONS = 100
 
 # Button fields of which exactly one must be present.
 _BUTTON_ACTIONS = (
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 _BUTTON_EXTRAS = ("style", "icon_custom_emoji_id")
-_STRING_FIELDS = frozenset({"text", "url", "callback_data", "switch_inline_query",
-                            "switch_inline_query_current_chat"})
+_STRING_FIELDS = frozenset(
+    {"text", "url", "callback_data", "switch_inline_query", "switch_inline_query_current_chat"}
+)
 # Content fields compared by "message is not modified" and carried by copies.
 MEDIA_KINDS = ("photo", "video", "animation", "document")
 
@@ -48,7 +56,9 @@ def caption_fields(call: Call, prefix: str = "") -> JSON:
     if caption is None:
         return {}
     parsed, found = format_text(
-        str(caption), params.get(f"{prefix}parse_mode"), params.json(f"{prefix}caption_entities"),
+        str(caption),
+        params.get(f"{prefix}parse_mode"),
+        params.json(f"{prefix}caption_entities"),
         users=call.state.user_json,
     )
     return caption_json(parsed, found)
@@ -81,20 +91,23 @@ def valid_button_url(url: str) -> bool:
 
 def _button(raw: Any, *, allow_pay: bool) -> JSON:
     if not isinstance(raw, dict):
-        raise BotApiError.bad_request("can't parse inline keyboard button: InlineKeyboardButton "
-                                      "must be an Object")
+        raise BotApiError.bad_request(
+            "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+        )
     for key, value in raw.items():
         if value is None or (key in _STRING_FIELDS and not isinstance(value, str)):
             # Telegram's JSON parser is strict about types, unlike pydantic's lax mode.
             raise BotApiError.bad_request(
-                f'can\'t parse inline keyboard button: Field "{key}" must be of type String')
+                f'can\'t parse inline keyboard button: Field "{key}" must be of type String'
+            )
     text = raw.get("text")
     if not isinstance(text, str) or not text.strip():
         raise BotApiError.bad_request("BUTTON_TEXT_INVALID")
     actions = [key for key in _BUTTON_ACTIONS if key in raw]
     if not actions:
-        raise BotApiError.bad_request("can't parse inline keyboard button: Text buttons are "
-                                      "unallowed in the inline keyboard")
+        raise BotApiError.bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     action = actions[0]
     value = raw[action]
     if action == "callback_data":
@@ -126,8 +139,10 @@ def inline_keyboard(raw: Any, *, invoice: bool = False) -> JSON | None:
         return None
     rows = raw.get("inline_keyboard") if isinstance(raw, dict) else None
     if not isinstance(rows, list):
-        raise BotApiError.bad_request('can\'t parse reply keyboard markup JSON object: Field '
-                                      '"inline_keyboard" must be of type Array')
+        raise BotApiError.bad_request(
+            "can't parse reply keyboard markup JSON object: Field "
+            '"inline_keyboard" must be of type Array'
+        )
     result = []
     count = 0
     for row in rows:
@@ -190,8 +205,9 @@ def reply_to(call: Call, chat: PrivateChat) -> JSON | None:
     return replied
 
 
-def send_message(call: Call, chat: PrivateChat, content: JSON, markup: JSON | None,
-                 **extra: Any) -> StoredMessage:
+def send_message(
+    call: Call, chat: PrivateChat, content: JSON, markup: JSON | None, **extra: Any
+) -> StoredMessage:
     """Store a new bot message with ``content`` in ``chat`` and return it."""
     state = call.state
     data = state.message_base(chat, from_bot=True)
@@ -210,8 +226,16 @@ def send_message(call: Call, chat: PrivateChat, content: JSON, markup: JSON | No
 
 def content_of(data: JSON) -> JSON:
     """The parts of a message that an edit can change."""
-    keys = ("text", "entities", "caption", "caption_entities", "reply_markup", *MEDIA_KINDS,
-            "show_caption_above_media", "has_media_spoiler")
+    keys = (
+        "text",
+        "entities",
+        "caption",
+        "caption_entities",
+        "reply_markup",
+        *MEDIA_KINDS,
+        "show_caption_above_media",
+        "has_media_spoiler",
+    )
     return {key: data[key] for key in keys if key in data}
 
 

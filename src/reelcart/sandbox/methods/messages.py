@@ -19,11 +19,21 @@ from reelcart.sandbox.methods.common import (
 )
 from reelcart.sandbox.state import JSON, now
 
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _MEDIA_DETAILS = ("has_spoiler", "show_caption_above_media")
 
 
@@ -31,8 +41,9 @@ _MEDIA_DETAILS = ("has_spoiler", "show_caption_above_media")
 async def send_text(call: Call) -> JSON:
     """sendMessage."""
     params = call.params
-    content = message_text(call, params.text("text"), params.get("parse_mode"),
-                           params.json("entities"))
+    content = message_text(
+        call, params.text("text"), params.get("parse_mode"), params.json("entities")
+    )
     chat = call.state.chat_for_bot(params.get("chat_id"))
     markup = reply_markup(call, chat)
     options = params.json("link_preview_options")
@@ -48,8 +59,12 @@ async def _media_file(call: Call, kind: str, value: Any, details: dict[str, Any]
         if len(value.data) == 0:
             raise BotApiError.bad_request("file must be non-empty")
         record = files.add_media(
-            kind, value.data, value.filename, value.content_type,
-            width=_opt_int(details.get("width")), height=_opt_int(details.get("height")),
+            kind,
+            value.data,
+            value.filename,
+            value.content_type,
+            width=_opt_int(details.get("width")),
+            height=_opt_int(details.get("height")),
             duration=_opt_int(details.get("duration")),
         )
     else:
@@ -117,8 +132,9 @@ async def send_chat_action(call: Call) -> bool:
 async def edit_message_text(call: Call) -> Any:
     """editMessageText."""
     params = call.params
-    content = message_text(call, params.text("text"), params.get("parse_mode"),
-                           params.json("entities"))
+    content = message_text(
+        call, params.text("text"), params.get("parse_mode"), params.json("entities")
+    )
     target = EditTarget(call)
     if "text" not in target.data:
         raise BotApiError.bad_request("there is no text in the message to edit")
@@ -152,15 +168,27 @@ async def edit_message_media(call: Call) -> Any:
         raise BotApiError.bad_request(f"sandbox can't edit media to type {kind!r}")
     caption: JSON = {}
     if media.get("caption") is not None:
-        parsed, found = format_text(str(media["caption"]), media.get("parse_mode"),
-                                    media.get("caption_entities"), users=call.state.user_json)
+        parsed, found = format_text(
+            str(media["caption"]),
+            media.get("parse_mode"),
+            media.get("caption_entities"),
+            users=call.state.user_json,
+        )
         caption = caption_json(parsed, found)
     target = EditTarget(call)
     if media_kind(target.data) is None:
         raise BotApiError.bad_request("there is no media in the message to edit")
     record = await _media_file(call, kind, media.get("media"), media)
-    keep = {"message_id", "from", "chat", "date", "reply_to_message", "has_protected_content",
-            "forward_origin", "effect_id"}
+    keep = {
+        "message_id",
+        "from",
+        "chat",
+        "date",
+        "reply_to_message",
+        "has_protected_content",
+        "forward_origin",
+        "effect_id",
+    }
     data = {k: v for k, v in target.data.items() if k in keep}
     data.update(media_content(record))
     data.update(caption)
@@ -212,8 +240,18 @@ def _source(call: Call, action: str) -> JSON:
 
 
 def _copyable(data: JSON) -> JSON:
-    keys = ("text", "entities", "photo", "video", "animation", "document", "caption",
-            "caption_entities", "has_media_spoiler", "show_caption_above_media")
+    keys = (
+        "text",
+        "entities",
+        "photo",
+        "video",
+        "animation",
+        "document",
+        "caption",
+        "caption_entities",
+        "has_media_spoiler",
+        "show_caption_above_media",
+    )
     return {key: data[key] for key in keys if key in data}
 
 
@@ -244,7 +282,9 @@ async def forward_message(call: Call) -> JSON:
     if "invoice" in source:
         content["invoice"] = source["invoice"]
     content["forward_origin"] = {
-        "type": "user", "sender_user": source["from"], "date": source["date"],
+        "type": "user",
+        "sender_user": source["from"],
+        "date": source["date"],
     }
     chat = call.state.chat_for_bot(call.params.get("chat_id"))
     return send_message(call, chat, content, None).data

@@ -22,8 +22,12 @@ _CURRENCY_CODES = (
 )
 CURRENCIES = frozenset(_CURRENCY_CODES.split(" "))
 # About US$1 .. US$10,000, the range Telegram allows, for the common two-decimal currencies.
-_FIAT_RANGE = {"USD": (100, 1_000_000), "EUR": (100, 1_000_000), "GBP": (100, 1_000_000),
-               "CHF": (100, 1_000_000)}
+_FIAT_RANGE = {
+    "USD": (100, 1_000_000),
+    "EUR": (100, 1_000_000),
+    "GBP": (100, 1_000_000),
+    "CHF": (100, 1_000_000),
+}
 
 
 def _check_provider(token: str, currency: str, prices: list[JSON]) -> None:
@@ -68,8 +72,12 @@ def parse_invoice(call: Call) -> Invoice:
     token = params.text("provider_token")
     _check_provider(token, currency, prices)
     invoice = Invoice(
-        title=title, description=description, payload=payload, currency=currency,
-        prices=prices, provider_token=token,
+        title=title,
+        description=description,
+        payload=payload,
+        currency=currency,
+        prices=prices,
+        provider_token=token,
         is_flexible=params.flag("is_flexible"),
         need_name=params.flag("need_name"),
         need_phone_number=params.flag("need_phone_number"),
@@ -91,13 +99,15 @@ async def send_invoice(call: Call) -> JSON:
     invoice = parse_invoice(call)
     chat = call.state.chat_for_bot(call.params.get("chat_id"))
     markup = reply_markup(call, chat, invoice=True)
-    content = {"invoice": {
-        "title": invoice.title,
-        "description": invoice.description,
-        "start_parameter": invoice.start_parameter,
-        "currency": invoice.currency,
-        "total_amount": invoice.total_amount,
-    }}
+    content = {
+        "invoice": {
+            "title": invoice.title,
+            "description": invoice.description,
+            "start_parameter": invoice.start_parameter,
+            "currency": invoice.currency,
+            "total_amount": invoice.total_amount,
+        }
+    }
     return send_message(call, chat, content, markup, invoice=invoice).data
 
 
@@ -132,12 +142,15 @@ async def answer_shipping_query(call: Call) -> bool:
             prices = option.get("prices") or []
             if not prices:
                 raise BotApiError.bad_request("shipping option prices must be non-empty")
-            options.append({
-                "id": str(option["id"]),
-                "title": str(option["title"]),
-                "prices": [{"label": str(p["label"]), "amount": int(p["amount"])}
-                           for p in prices],
-            })
+            options.append(
+                {
+                    "id": str(option["id"]),
+                    "title": str(option["title"]),
+                    "prices": [
+                        {"label": str(p["label"]), "amount": int(p["amount"])} for p in prices
+                    ],
+                }
+            )
     answer = {"ok": error is None, "shipping_options": options, "error_message": error}
     call.state.answer_query("shipping", call.params.text("shipping_query_id"), answer)
     return True
@@ -164,21 +177,32 @@ async def refund_star_payment(call: Call) -> bool:
         raise BotApiError.bad_request("CHARGE_ALREADY_REFUNDED")
     charge.refunded = True
     user = state.users[charge.user_id]
-    state.star_transactions.append({
-        "id": charge.charge_id,
-        "amount": charge.amount,
-        "date": now(),
-        "receiver": {"type": "user", "transaction_type": "invoice_payment",
-                     "user": user.to_api(), "invoice_payload": charge.payload},
-    })
+    state.star_transactions.append(
+        {
+            "id": charge.charge_id,
+            "amount": charge.amount,
+            "date": now(),
+            "receiver": {
+                "type": "user",
+                "transaction_type": "invoice_payment",
+                "user": user.to_api(),
+                "invoice_payload": charge.payload,
+            },
+        }
+    )
     chat = state.chats.get(charge.user_id)
     if chat is not None:
-        state.user_message(chat, {"refunded_payment": {
-            "currency": STARS,
-            "total_amount": charge.amount,
-            "invoice_payload": charge.payload,
-            "telegram_payment_charge_id": charge.charge_id,
-        }})
+        state.user_message(
+            chat,
+            {
+                "refunded_payment": {
+                    "currency": STARS,
+                    "total_amount": charge.amount,
+                    "invoice_payload": charge.payload,
+                    "telegram_payment_charge_id": charge.charge_id,
+                }
+            },
+        )
     return True
 
 

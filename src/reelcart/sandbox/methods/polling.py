@@ -55,9 +55,11 @@ def _check_webhook_url(url: str) -> None:
         raise BotApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
     if (port or 443) not in _WEBHOOK_PORTS:
         raise BotApiError.bad_request(
-            "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+            "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+        )
     raise BotApiError.bad_request(
-        "bad webhook: the sandbox delivers webhooks to loopback hosts only")
+        "bad webhook: the sandbox delivers webhooks to loopback hosts only"
+    )
 
 
 @bot_method("setWebhook")
@@ -82,7 +84,9 @@ async def set_webhook(call: Call) -> Described:
     previous = state.webhook
     config = WebhookConfig(url, secret, max_connections, params.get("ip_address"), allowed)
     unchanged = previous is not None and (
-        previous.url, previous.secret_token, previous.max_connections,
+        previous.url,
+        previous.secret_token,
+        previous.max_connections,
     ) == (url, secret, max_connections)
     if unchanged and previous is not None:
         # Keep the error history of an unchanged webhook, like Telegram does.

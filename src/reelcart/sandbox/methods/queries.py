@@ -53,15 +53,20 @@ def _check_result(call: Call, result: Any, seen: set[str]) -> None:
         result["reply_markup"] = inline_keyboard(result["reply_markup"])
     content = result.get("input_message_content")
     if isinstance(content, dict) and "message_text" in content:
-        text, _ = format_text(str(content["message_text"]), content.get("parse_mode"),
-                              content.get("entities"), users=call.state.user_json)
+        text, _ = format_text(
+            str(content["message_text"]),
+            content.get("parse_mode"),
+            content.get("entities"),
+            users=call.state.user_json,
+        )
         if not text:
             raise BotApiError.bad_request("MESSAGE_EMPTY")
         if len(text) > TEXT_LIMIT:
             raise BotApiError.bad_request("MESSAGE_TOO_LONG")
     if result.get("type") == "article" and content is None:
-        raise BotApiError.bad_request("can't parse InlineQueryResult: input_message_content "
-                                      "must be specified")
+        raise BotApiError.bad_request(
+            "can't parse InlineQueryResult: input_message_content must be specified"
+        )
 
 
 @bot_method("answerInlineQuery")
@@ -80,8 +85,10 @@ async def answer_inline_query(call: Call) -> bool:
     if len(next_offset.encode("utf-8")) > 64:
         raise BotApiError.bad_request("NEXT_OFFSET_INVALID")
     button = params.json("button")
-    if isinstance(button, dict) and "start_parameter" in button and not _START_PARAMETER.fullmatch(
-        str(button["start_parameter"])
+    if (
+        isinstance(button, dict)
+        and "start_parameter" in button
+        and not _START_PARAMETER.fullmatch(str(button["start_parameter"]))
     ):
         raise BotApiError.bad_request("START_PARAM_INVALID")
     answer: JSON = {
