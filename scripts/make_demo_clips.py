@@ -24,7 +24,6 @@ import csv
 import hashlib
 import json
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -134,7 +133,9 @@ def look_for(product: Product) -> Look:
 # --- category glyphs: small pictograms drawn with plain shapes --------------
 
 
-def _leaf(cx: float, cy: float, length: float, width: float, angle: float) -> list[tuple[float, float]]:
+def _leaf(
+    cx: float, cy: float, length: float, width: float, angle: float
+) -> list[tuple[float, float]]:
     """Points of a pointed leaf that starts at (cx, cy) and grows along `angle`."""
     points = []
     steps = 16
@@ -163,12 +164,18 @@ def glyph_sneakers(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB)
     d.rounded_rectangle((x + 0.02 * s, y + 0.70 * s, x + s, y + 0.84 * s), radius=0.06 * s, fill=c)
     for i in range(3):
         lx = x + (0.40 + 0.11 * i) * s
-        d.line((lx, y + 0.46 * s, lx + 0.08 * s, y + 0.60 * s), fill=(0, 0, 0, 90), width=max(2, int(0.04 * s)))
+        d.line(
+            (lx, y + 0.46 * s, lx + 0.08 * s, y + 0.60 * s),
+            fill=(0, 0, 0, 90),
+            width=max(2, int(0.04 * s)),
+        )
 
 
 def glyph_coffee(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
     w = max(2, int(0.07 * s))
-    d.rounded_rectangle((x + 0.10 * s, y + 0.40 * s, x + 0.70 * s, y + 0.90 * s), radius=0.12 * s, fill=c)
+    d.rounded_rectangle(
+        (x + 0.10 * s, y + 0.40 * s, x + 0.70 * s, y + 0.90 * s), radius=0.12 * s, fill=c
+    )
     d.ellipse((x + 0.58 * s, y + 0.48 * s, x + 0.92 * s, y + 0.78 * s), outline=c, width=w)
     d.line((x + 0.02 * s, y + 0.95 * s, x + 0.86 * s, y + 0.95 * s), fill=c, width=w)
     for i in range(3):
@@ -178,13 +185,18 @@ def glyph_coffee(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -
 
 
 def glyph_skincare(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
-    d.rounded_rectangle((x + 0.20 * s, y + 0.42 * s, x + 0.62 * s, y + 0.98 * s), radius=0.10 * s, fill=c)
+    d.rounded_rectangle(
+        (x + 0.20 * s, y + 0.42 * s, x + 0.62 * s, y + 0.98 * s), radius=0.10 * s, fill=c
+    )
     d.rectangle((x + 0.33 * s, y + 0.28 * s, x + 0.49 * s, y + 0.42 * s), fill=c)
     d.ellipse((x + 0.29 * s, y + 0.04 * s, x + 0.53 * s, y + 0.30 * s), fill=c)
     d.rectangle((x + 0.26 * s, y + 0.60 * s, x + 0.56 * s, y + 0.76 * s), fill=(0, 0, 0, 60))
     # a drop falling beside the bottle
     d.ellipse((x + 0.72 * s, y + 0.52 * s, x + 0.92 * s, y + 0.72 * s), fill=c)
-    d.polygon([(x + 0.73 * s, y + 0.59 * s), (x + 0.82 * s, y + 0.38 * s), (x + 0.91 * s, y + 0.59 * s)], fill=c)
+    d.polygon(
+        [(x + 0.73 * s, y + 0.59 * s), (x + 0.82 * s, y + 0.38 * s), (x + 0.91 * s, y + 0.59 * s)],
+        fill=c,
+    )
 
 
 def glyph_plants(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
@@ -205,11 +217,29 @@ def glyph_plants(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -
 
 
 def glyph_headphones(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
-    d.arc((x + 0.10 * s, y + 0.08 * s, x + 0.90 * s, y + 0.88 * s), 180, 360, fill=c, width=max(2, int(0.09 * s)))
-    d.line((x + 0.14 * s, y + 0.48 * s, x + 0.14 * s, y + 0.60 * s), fill=c, width=max(2, int(0.09 * s)))
-    d.line((x + 0.86 * s, y + 0.48 * s, x + 0.86 * s, y + 0.60 * s), fill=c, width=max(2, int(0.09 * s)))
-    d.rounded_rectangle((x + 0.02 * s, y + 0.52 * s, x + 0.30 * s, y + 0.94 * s), radius=0.08 * s, fill=c)
-    d.rounded_rectangle((x + 0.70 * s, y + 0.52 * s, x + 0.98 * s, y + 0.94 * s), radius=0.08 * s, fill=c)
+    d.arc(
+        (x + 0.10 * s, y + 0.08 * s, x + 0.90 * s, y + 0.88 * s),
+        180,
+        360,
+        fill=c,
+        width=max(2, int(0.09 * s)),
+    )
+    d.line(
+        (x + 0.14 * s, y + 0.48 * s, x + 0.14 * s, y + 0.60 * s),
+        fill=c,
+        width=max(2, int(0.09 * s)),
+    )
+    d.line(
+        (x + 0.86 * s, y + 0.48 * s, x + 0.86 * s, y + 0.60 * s),
+        fill=c,
+        width=max(2, int(0.09 * s)),
+    )
+    d.rounded_rectangle(
+        (x + 0.02 * s, y + 0.52 * s, x + 0.30 * s, y + 0.94 * s), radius=0.08 * s, fill=c
+    )
+    d.rounded_rectangle(
+        (x + 0.70 * s, y + 0.52 * s, x + 0.98 * s, y + 0.94 * s), radius=0.08 * s, fill=c
+    )
 
 
 def glyph_books(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
@@ -239,7 +269,9 @@ def glyph_books(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) ->
 
 
 def glyph_board_games(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
-    d.rounded_rectangle((x + 0.08 * s, y + 0.08 * s, x + 0.92 * s, y + 0.92 * s), radius=0.16 * s, fill=c)
+    d.rounded_rectangle(
+        (x + 0.08 * s, y + 0.08 * s, x + 0.92 * s, y + 0.92 * s), radius=0.16 * s, fill=c
+    )
     r = 0.08 * s
     for px, py in ((0.30, 0.30), (0.70, 0.30), (0.50, 0.50), (0.30, 0.70), (0.70, 0.70)):
         cx, cy = x + px * s, y + py * s
@@ -248,15 +280,31 @@ def glyph_board_games(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: R
 
 def glyph_courses(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
     w = max(2, int(0.07 * s))
-    d.rounded_rectangle((x + 0.02 * s, y + 0.12 * s, x + 0.98 * s, y + 0.74 * s), radius=0.08 * s, outline=c, width=w)
-    d.polygon([(x + 0.40 * s, y + 0.26 * s), (x + 0.66 * s, y + 0.43 * s), (x + 0.40 * s, y + 0.60 * s)], fill=c)
+    d.rounded_rectangle(
+        (x + 0.02 * s, y + 0.12 * s, x + 0.98 * s, y + 0.74 * s),
+        radius=0.08 * s,
+        outline=c,
+        width=w,
+    )
+    d.polygon(
+        [(x + 0.40 * s, y + 0.26 * s), (x + 0.66 * s, y + 0.43 * s), (x + 0.40 * s, y + 0.60 * s)],
+        fill=c,
+    )
     d.line((x + 0.50 * s, y + 0.74 * s, x + 0.50 * s, y + 0.88 * s), fill=c, width=w)
     d.line((x + 0.26 * s, y + 0.90 * s, x + 0.74 * s, y + 0.90 * s), fill=c, width=w)
 
 
 def glyph_fallback(d: ImageDraw.ImageDraw, x: float, y: float, s: float, c: RGB) -> None:
-    d.rounded_rectangle((x + 0.1 * s, y + 0.3 * s, x + 0.9 * s, y + 0.95 * s), radius=0.1 * s, fill=c)
-    d.arc((x + 0.3 * s, y + 0.05 * s, x + 0.7 * s, y + 0.55 * s), 180, 360, fill=c, width=max(2, int(0.07 * s)))
+    d.rounded_rectangle(
+        (x + 0.1 * s, y + 0.3 * s, x + 0.9 * s, y + 0.95 * s), radius=0.1 * s, fill=c
+    )
+    d.arc(
+        (x + 0.3 * s, y + 0.05 * s, x + 0.7 * s, y + 0.55 * s),
+        180,
+        360,
+        fill=c,
+        width=max(2, int(0.07 * s)),
+    )
 
 
 GLYPHS: dict[str, Callable[[ImageDraw.ImageDraw, float, float, float, RGB], None]] = {
@@ -286,17 +334,21 @@ def _gradient(width: int, height: int, top: RGB, bottom: RGB) -> Image.Image:
     column = Image.new("RGB", (1, height))
     for yy in range(height):
         t = yy / max(1, height - 1)
-        column.putpixel((0, yy), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        column.putpixel(
+            (0, yy), tuple(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
+        )
     return column.resize((width, height), Image.Resampling.NEAREST)
 
 
 def _fit_title(title: str, max_width: float) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """Largest font whose word-wrapped title fits in 4 lines; words are split only as a last resort."""
+    """Largest font whose wrapped title fits in 4 lines; words split only as a last resort."""
     for split_words in (False, True):
         for size in range(30, 15, -2):
             font = _font(size * SS)
             for chars in range(24, 5, -1):
-                lines = textwrap.wrap(title, width=chars, break_long_words=split_words, break_on_hyphens=False)
+                lines = textwrap.wrap(
+                    title, width=chars, break_long_words=split_words, break_on_hyphens=False
+                )
                 if len(lines) <= 4 and all(font.getlength(line) <= max_width for line in lines):
                     return font, lines
     return font, lines[:4]
@@ -325,7 +377,9 @@ class ClipRenderer:
         self.small_font = _font(11 * SS)
         self.price_font = _font(20 * SS)
 
-    def _shape(self, d: ImageDraw.ImageDraw, cx: float, cy: float, r: float, fill: tuple[int, ...]) -> None:
+    def _shape(
+        self, d: ImageDraw.ImageDraw, cx: float, cy: float, r: float, fill: tuple[int, ...]
+    ) -> None:
         kind = self.look.shape
         if kind == 0:
             d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
@@ -349,7 +403,12 @@ class ClipRenderer:
         slope = math.tan(math.radians(look.band_angle))
         band_h = 70 * SS
         d.polygon(
-            [(0, offset), (w, offset + w * slope), (w, offset + w * slope + band_h), (0, offset + band_h)],
+            [
+                (0, offset),
+                (w, offset + w * slope),
+                (w, offset + w * slope + band_h),
+                (0, offset + band_h),
+            ],
             fill=(*pal.accent, 46),
         )
         angle = look.phase + look.orbit_dir * 2 * math.pi * t
@@ -357,18 +416,28 @@ class ClipRenderer:
         cy = h * 0.86 + math.sin(angle) * h * 0.05
         self._shape(d, cx, cy, 20 * SS, (*pal.accent, 150))
         big = 110 * SS + 12 * SS * math.sin(2 * math.pi * t)
-        d.ellipse((w - big * 0.55, -big * 0.45, w + big * 0.45, big * 0.55), fill=(255, 255, 255, 28))
+        d.ellipse(
+            (w - big * 0.55, -big * 0.45, w + big * 0.45, big * 0.55), fill=(255, 255, 255, 28)
+        )
 
         # Front layer: glyph badge, category, zooming title, price pill.
         pulse = 1 + 0.06 * math.sin(2 * math.pi * t * 2)
         gs = 40 * SS * pulse
         gx, gy = 16 * SS + (40 * SS - gs) / 2, 18 * SS + (40 * SS - gs) / 2
         d.rounded_rectangle(
-            (10 * SS, 12 * SS, 62 * SS, 64 * SS), radius=12 * SS, outline=(*pal.accent, 255), width=2 * SS
+            (10 * SS, 12 * SS, 62 * SS, 64 * SS),
+            radius=12 * SS,
+            outline=(*pal.accent, 255),
+            width=2 * SS,
         )
         glyph = GLYPHS.get(self.product.category, glyph_fallback)
         glyph(d, gx + 4 * SS, gy + 4 * SS, gs - 8 * SS, pal.accent)
-        d.text((72 * SS, 28 * SS), self.product.category.replace("-", " ").upper(), font=self.small_font, fill=pal.text)
+        d.text(
+            (72 * SS, 28 * SS),
+            self.product.category.replace("-", " ").upper(),
+            font=self.small_font,
+            fill=pal.text,
+        )
         d.text((72 * SS, 44 * SS), self.product.sku, font=self.small_font, fill=(*pal.text, 180))
 
         zoom = 0.78 + 0.22 * _ease_out(t / 0.25)
@@ -379,13 +448,20 @@ class ClipRenderer:
         for i, line in enumerate(self.title_lines):
             lw = font.getlength(line)
             d.text(
-                ((w - lw) / 2, top + i * line_h), line, font=font, fill=pal.text, stroke_width=SS, stroke_fill=pal.text
+                ((w - lw) / 2, top + i * line_h),
+                line,
+                font=font,
+                fill=pal.text,
+                stroke_width=SS,
+                stroke_fill=pal.text,
             )
 
         price = _format_price(self.product)
         pw = self.price_font.getlength(price)
         px0, py0 = (w - pw) / 2 - 16 * SS, h * 0.66
-        d.rounded_rectangle((px0, py0, px0 + pw + 32 * SS, py0 + 34 * SS), radius=17 * SS, fill=pal.accent)
+        d.rounded_rectangle(
+            (px0, py0, px0 + pw + 32 * SS, py0 + 34 * SS), radius=17 * SS, fill=pal.accent
+        )
         d.text(
             (px0 + 16 * SS, py0 + 6 * SS),
             price,
@@ -471,17 +547,25 @@ def make_clip(product: Product, out_dir: Path, preview_dir: Path | None) -> int:
         size = encode(frames, tmp, crf)
         if size <= MAX_BYTES:
             break
-    os.replace(tmp, target)
+    Path(tmp).replace(target)
     return size
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="catalog CSV to read")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for <sku>.mp4 and index.json")
-    parser.add_argument("--only", nargs="*", default=None, metavar="SKU", help="render just these skus")
     parser.add_argument(
-        "--preview", type=Path, default=None, metavar="DIR", help="also save one PNG frame per clip here"
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for <sku>.mp4 and index.json"
+    )
+    parser.add_argument(
+        "--only", nargs="*", default=None, metavar="SKU", help="render just these skus"
+    )
+    parser.add_argument(
+        "--preview",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save one PNG frame per clip here",
     )
     args = parser.parse_args(argv)
 
@@ -501,8 +585,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{product.sku}: {size / 1024:.1f} KB")
 
     # The index always describes the whole catalog, so a partial run keeps it right.
-    index = {p.sku: {"duration": SECONDS, "width": WIDTH, "height": HEIGHT, "mime_type": "video/mp4"} for p in products}
-    (args.out / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    index = {
+        p.sku: {"duration": SECONDS, "width": WIDTH, "height": HEIGHT, "mime_type": "video/mp4"}
+        for p in products
+    }
+    (args.out / "index.json").write_text(
+        json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     print(f"rendered {total / 1024:.1f} KB; index of {len(index)} clips in {args.out}")
     return 0
 

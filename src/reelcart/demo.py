@@ -103,6 +103,10 @@ def _ids(shop: Shop, merchant_id: int, skus: list[str]) -> dict[str, int]:
     return shop.db.call(Store.product_ids_by_sku, merchant_id, skus)
 
 
+def _edit_of(message_id: int) -> Callable[[BotMessage], bool]:
+    return lambda message: message.message_id == message_id and message.edited
+
+
 def _plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
@@ -173,9 +177,8 @@ async def play_shopper(
         else:
             action, label = "⏭", "⏭ next"
         say(f"🎬 {number:2d}. {title[:44]:<44} {category:<12} → {label}")
-        message_id = card.message_id
         await shopper.press(card, action)
-        card = await shopper.wait_for(lambda m, mid=message_id: m.message_id == mid and m.edited)
+        card = await shopper.wait_for(_edit_of(card.message_id))
         if not card.buttons:
             say("🤖 " + _plain(card.text))
             break
@@ -217,12 +220,12 @@ def adaptation_summary(seen: list[str], catalog: DemoCatalog) -> list[str]:
         block = seen[start : start + 10]
         hits = sum(1 for category in block if category in FAVOURITES)
         lines.append(f"  swipes {start + 1:2d}-{start + len(block):2d}: {hits:2d}/{len(block)}")
-    hits = [i for i, category in enumerate(seen) if category in FAVOURITES]
-    if not hits:
+    positions = [i for i, category in enumerate(seen) if category in FAVOURITES]
+    if not positions:
         return [*lines, "  the feed never found her taste"]
-    first_like = hits[0] + 1
-    shown = len(hits)
-    span = hits[-1] + 1
+    first_like = positions[0] + 1
+    shown = len(positions)
+    span = positions[-1] + 1
     expected = span * favourites / max(1, len(in_stock))
     lines.append(f"  first favourite (and first ❤️) at card {first_like}")
     lines.append(

@@ -103,9 +103,11 @@ class BotProcess:
         raise BotProcessError(f"bot not healthy after {timeout:.0f} s:\n{self.tail()}")
 
     async def health(self) -> dict:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{self.base_url}/healthz") as response:
-                return dict(await response.json())
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.base_url}/healthz") as response,
+        ):
+            return dict(await response.json())
 
     async def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, then wait for a graceful exit (SIGKILL after ``timeout``)."""

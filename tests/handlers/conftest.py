@@ -33,7 +33,7 @@ S1,Trail running sneaker,Grippy sneaker for trail running,119.00,EUR,4,#sneakers
 S2,Tom & Jerry canvas sneaker,Canvas sneaker for everyday city walks,59.00,EUR,4,#sneakers #canvas,sneakers,physical,,https://stride.example/s2
 S3,Court leather sneaker,White leather sneaker for the court,95.00,EUR,0,#sneakers #leather,sneakers,physical,,https://stride.example/s3
 P1,Monstera plant,Large leaf house plant for bright rooms,35.00,EUR,6,#plants #monstera,plants,physical,,https://green.example/p1
-P2,Snake plant,Hardy house plant that forgives forgetful watering,22.00,EUR,6,#plants #snakeplant,plants,physical,,
+P2,Snake plant,Hardy plant that forgives forgetting,22.00,EUR,6,#plants #snake,plants,physical,,
 B1,Python ebook,An ebook about writing Python programs,9.00,EUR,999,#books #python,books,digital,,https://pages.example/b1
 """
 SKUS = ["C1", "C2", "C3", "S1", "S2", "S3", "P1", "P2", "B1"]
@@ -55,7 +55,8 @@ def open_test_shop(db_path: Path) -> Shop:
     report = shop.import_bytes(CATALOG.encode(), "catalog.csv", "Test Shop")
     clip = demo_data.clip_path("COF-001")
     assert clip is not None
-    for sku, product_id in shop.db.call(Store.product_ids_by_sku, report.merchant.id, SKUS).items():
+    ids = shop.db.call(Store.product_ids_by_sku, report.merchant.id, SKUS)
+    for sku, product_id in ids.items():
         if sku != "P2":  # P2 has no clip: it is shown with a placeholder picture
             shop.attach_clip(Clip(product_id, str(clip), duration=3, width=240, height=426))
     return shop

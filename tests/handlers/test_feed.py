@@ -72,7 +72,7 @@ async def test_swipes_edit_the_same_message_and_record_dwell(harness: Harness) -
     swapped = await shopper.wait_for(lambda m: m.message_id == card.message_id and m.edited)
     assert swapped.text != card.text
     assert len([m for m in shopper.messages if m.media_kind]) == 1  # no flood of messages
-    [(product_id, dwell_ms)] = events(harness, shopper.id, "like")
+    [(_product_id, dwell_ms)] = events(harness, shopper.id, "like")
     assert dwell_ms >= 300
     for emoji, kind, reply in [("👎", "dislike", "👎 Got it: fewer like this"), ("⏭", "skip", "⏭")]:
         current = shopper.last_message
@@ -172,7 +172,7 @@ async def test_language_switch_changes_every_text(harness: Harness) -> None:
     assert done.text == "Langue choisie : français 🇫🇷"
     await shopper.send_command("/feed")
     card = await shopper.wait_for(lambda m: m.media_kind is not None)
-    assert [str(b["text"]) for b in card.buttons][0] == "❤️ J'aime"
+    assert str(card.buttons[0]["text"]) == "❤️ J'aime"
     await shopper.send_command("/help")
     assert "un fil de courtes vidéos" in (await shopper.wait_for()).text
 

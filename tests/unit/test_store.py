@@ -19,8 +19,8 @@ from reelcart.domain import (
     ProductKind,
     ProductNotFound,
     ProductStatus,
-    ReasonKind,
     Reaction,
+    ReasonKind,
 )
 
 

@@ -25,8 +25,8 @@ from reelcart.domain import (
     ProductKind,
     ProductNotFound,
     ProductStatus,
-    ReasonKind,
     Reaction,
+    ReasonKind,
     User,
 )
 

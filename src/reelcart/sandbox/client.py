@@ -218,7 +218,7 @@ class SimulatedUser:
 
     async def press(
         self, message: MessageRef, button: str, *, timeout: float | None = None
-    ) -> CallbackAnswer:  # noqa: ASYNC109
+    ) -> CallbackAnswer:
         """Tap an inline button (by callback_data or label prefix) on the message's current
         version and wait for the bot's answerCallbackQuery. Raises TimeoutError if the bot
         does not answer within ``timeout`` (default: Telegram's deadline)."""
@@ -230,7 +230,7 @@ class SimulatedUser:
 
     async def press_data(
         self, message: MessageRef, data: str, *, timeout: float | None = None
-    ) -> CallbackAnswer:  # noqa: ASYNC109
+    ) -> CallbackAnswer:
         """Send a callback query with arbitrary ``data`` from the message, as an old client
         showing a previous version of the message, a double tap, or a forged button would.
         """
@@ -265,7 +265,7 @@ class SimulatedUser:
         *,
         offset: str = "",
         timeout: float | None = None,
-    ) -> InlineAnswer:  # noqa: ASYNC109
+    ) -> InlineAnswer:
         """Type ``@bot query`` in a chat of ``chat_type`` and wait for answerInlineQuery."""
         pending = self.state.open_query(
             "inline", self.account, self.state.deadlines.inline, {"query": query}
@@ -333,7 +333,7 @@ class SimulatedUser:
         tip_amount: int = 0,
         duplicate_delivery: bool = False,
         timeout: float | None = None,
-    ) -> PaymentResult:  # noqa: ASYNC109
+    ) -> PaymentResult:
         """Pay an invoice message (or a createInvoiceLink link) as Telegram's client would:
         shipping query if flexible, then pre-checkout query (10 s deadline), then the
         successful_payment message. ``duplicate_delivery`` delivers that update twice."""
@@ -351,7 +351,7 @@ class SimulatedUser:
 
     async def wait_for(
         self, predicate: Callable[[BotMessage], bool] | None = None, timeout: float = 10.0
-    ) -> BotMessage:  # noqa: ASYNC109
+    ) -> BotMessage:
         """The next bot message or edit in this chat that satisfies ``predicate``.
 
         "Next" means after this user's last action (or after the previous ``wait_for``

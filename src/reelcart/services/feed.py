@@ -27,8 +27,8 @@ from reelcart.domain import (
     Pick,
     Product,
     ProductNotFound,
-    ReasonKind,
     Reaction,
+    ReasonKind,
     StaleCard,
     User,
 )

@@ -20,7 +20,6 @@ from reelcart.catalog.worker import DatabaseWorker
 from reelcart.config import Settings
 from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
-from reelcart.embeddings.index import VectorIndex
 from reelcart.embeddings.pipeline import ProductEmbedder
 from reelcart.ranking.recommender import Recommender
 from reelcart.services.feed import FeedService, RankingThread
