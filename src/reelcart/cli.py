@@ -97,11 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import":
         return _import(settings, args.file, args.merchant, args.errors_csv, args.clips)
     if args.command == "demo":
-        from reelcart.demo import run_demo
-
         if not args.verbose:
             # The transcript is the output; library chatter would drown it.
             logging.getLogger().setLevel(logging.WARNING)
+        from reelcart.demo import run_demo
 
         return asyncio.run(run_demo(swipes=args.swipes, workdir=args.workdir))
     parser.error(f"unknown command {args.command}")

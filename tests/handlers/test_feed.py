@@ -237,3 +237,39 @@ async def test_a_caption_is_escaped_html(harness: Harness) -> None:
     await shopper.press(results, str(button["callback_data"]))
     card: BotMessage = await shopper.wait_for(lambda m: m.media_kind is not None)
     assert card.text.startswith("Tom & Jerry canvas sneaker")
+
+
+async def test_share_offers_the_product_inline_and_counts_the_share(harness: Harness) -> None:
+    shopper, card = await first_card(harness)
+    share = next(b for b in card.buttons if str(b["text"]).startswith("↗️"))
+    query = str(share["switch_inline_query"])
+    answer = await shopper.inline_query(query)
+    [result] = answer.results
+    title = card.text.split("\n")[0]
+    assert result["title"] == title
+    link = result["reply_markup"]["inline_keyboard"][0][0]["url"]
+    assert link == f"https://t.me/{harness.server.bot_username}?start={query}"
+    await shopper.choose_inline_result(str(result["id"]), query)
+    for _ in range(50):
+        if events(harness, shopper.id, "share"):
+            break
+        await asyncio.sleep(0.05)
+    assert len(events(harness, shopper.id, "share")) == 1
+
+
+async def test_a_shared_deep_link_opens_the_products_card(harness: Harness) -> None:
+    friend = harness.user(3003)
+    products = harness.shop.db.call(Store.all_products)
+    await friend.send_command("/start", f"p_{products[0].id}")
+    card = await friend.wait_for(lambda m: m.media_kind is not None)
+    assert card.text.startswith(products[0].title)
+    await friend.send_command("/start", "p_987654321")
+    assert (await friend.wait_for()).text == "That product doesn't exist (any more)."
+
+
+async def test_inline_search_by_meaning(harness: Harness) -> None:
+    shopper = harness.user()
+    answer = await shopper.inline_query("coffee")
+    assert answer.results
+    assert all("coffee" in str(r["title"]).lower() or "espresso" in str(r["title"]).lower()
+               for r in answer.results[:2])  # fmt: skip

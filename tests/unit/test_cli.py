@@ -1,0 +1,80 @@
+"""The command line, as a merchant or operator uses it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from reelcart import demo_data
+from reelcart.cli import build_parser, main
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_command_is_in_help_and_in_the_readme() -> None:
+    parser = build_parser()
+    help_text = parser.format_help()
+    readme = README.read_text(encoding="utf-8")
+    commands = ["run", "import", "demo"]
+    for command in commands:
+        assert re.search(rf"^\s+{command}\s", help_text, re.M), command
+        assert f"reelcart {command}" in readme, command
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    config = (Path(__file__).resolve().parents[2] / "src/reelcart/config.py").read_text()
+    readme = README.read_text(encoding="utf-8")
+    for variable in set(re.findall(r'"(REELCART_[A-Z_]+)"', config)):
+        assert f"`{variable}`" in readme, variable
+
+
+@pytest.mark.model
+def test_import_reports_bad_rows_and_reimport_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    source = demo_data.catalog_path().with_name("catalog_with_errors.csv")
+    errors_csv = tmp_path / "failed.csv"
+
+    assert (
+        main(["import", str(source), "--merchant", "Tea Co", "--errors-csv", str(errors_csv)]) == 0
+    )
+    out, err = capsys.readouterr()
+    assert "6 created, 0 updated, 0 unchanged, 4 failed" in out
+    assert "line 4, column title" in err
+    assert errors_csv.read_text().splitlines()[0] == "line,column,sku,reason"
+
+    assert main(["import", str(source), "--merchant", "Tea Co"]) == 0
+    out, _ = capsys.readouterr()
+    assert "0 created, 0 updated, 6 unchanged, 4 failed" in out
+
+
+@pytest.mark.model
+def test_an_unreadable_file_imports_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    bad = tmp_path / "catalog.csv"
+    bad.write_bytes(b"sku,title,price\nA,Caf\xe9,3.00\n")
+    assert main(["import", str(bad), "--merchant", "Acme"]) == 1
+    _, err = capsys.readouterr()
+    assert "nothing imported" in err and "UTF-8" in err
+
+
+def test_a_bad_setting_stops_with_the_variable_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DISCOVERY_RATE", "often")
+    assert main(["run"]) == 2
+    assert "REELCART_DISCOVERY_RATE" in capsys.readouterr().err
+
+
+def test_run_without_a_token_explains_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.delenv("REELCART_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "x.db"))
+    assert main(["run"]) == 2
+    assert "REELCART_BOT_TOKEN" in capsys.readouterr().err
