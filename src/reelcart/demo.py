@@ -17,7 +17,7 @@ import re
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +31,9 @@ from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
 
 FAVOURITES = ("coffee", "plants", "books")
+DEMO_ADMIN_ID = 900001
+# The sandbox accepts any provider token; a real one comes from @BotFather's Payments menu.
+DEMO_PROVIDER_TOKEN = "sandbox:provider-token"
 DISLIKED = "skincare"
 _TAG = re.compile(r"<[^>]+>")
 
@@ -117,6 +120,26 @@ def _title(message: BotMessage) -> str:
 
 def _buttons(message: BotMessage) -> str:
     return " | ".join(str(button["text"]) for button in message.buttons)
+
+
+@dataclass
+class DemoContext:
+    """What a demo scene needs: the running sandbox and bot, the catalog, the transcript."""
+
+    server: SandboxServer
+    bot: BotProcess
+    catalog: DemoCatalog
+    transcript: Transcript
+    db_path: Path
+    admin_id: int = DEMO_ADMIN_ID
+
+
+Scene = Callable[[DemoContext], Awaitable[None]]
+
+
+def extra_scenes() -> list[Scene]:
+    """Scenes played after the shopper's swipes, in order (commerce, merchants, admins)."""
+    return []
 
 
 class Transcript:
@@ -258,19 +281,31 @@ async def run_demo(swipes: int = 40, workdir: Path | None = None, printer: Print
             f"{catalog.clips} clips ({time.monotonic() - started:.1f} s, real model)"
         )
         async with SandboxServer() as server:
-            bot = BotProcess(server.root_url, server.token, db_path)
+            bot = BotProcess(
+                server.root_url,
+                server.token,
+                db_path,
+                extra_env={
+                    "REELCART_ADMIN_IDS": str(DEMO_ADMIN_ID),
+                    "REELCART_PAYMENT_PROVIDER_TOKEN": DEMO_PROVIDER_TOKEN,
+                },
+            )
             transcript.say(f"🧪 sandbox Bot API at {server.root_url}; starting `reelcart run`…")
             await bot.start()
             transcript.say(f"🤖 bot @{server.bot_username} is running ({bot.base_url}/healthz ok)")
             transcript.say("")
+            context = DemoContext(server, bot, catalog, transcript, db_path)
             try:
                 seen = await play_shopper(server, catalog, transcript, swipes)
+                for line in adaptation_summary(seen, catalog):
+                    transcript.say(line)
+                for scene in extra_scenes():
+                    transcript.say("")
+                    await scene(context)
             except Exception:
                 transcript.say("the demo failed; the bot's last log lines:\n" + bot.tail())
                 raise
             finally:
                 code = await bot.stop()
-            for line in adaptation_summary(seen, catalog):
-                transcript.say(line)
             transcript.say(f"\nbot stopped gracefully (exit code {code})")
     return 0 if code == 0 else 1

@@ -60,3 +60,13 @@ def test_prices_read_the_way_people_write_them(
 def test_money_round_trips_amounts() -> None:
     assert Money.from_amount(Decimal("12.50"), "EUR") == Money(1250, "EUR")
     assert Money(1250, "EUR").amount == Decimal("12.50")
+
+
+def test_feature_modules_do_not_redefine_keys() -> None:
+    from reelcart.i18n import _FEATURES, en
+
+    seen = set(en.MESSAGES)
+    for feature in _FEATURES:
+        assert not (set(feature.EN) & seen), feature.__name__
+        assert set(feature.EN) == set(feature.FR), feature.__name__
+        seen |= set(feature.EN)

@@ -1,29 +1,23 @@
 """Opening the SQLite file and migrating it.
 
-Migrations are small functions registered in order with ``@migration``; each runs once, in
-a transaction, and is recorded in ``_migrations``. Opening a database always brings it to
-the newest schema, so a fresh file and an old one end up alike.
+Migrations (``catalog.migrations``) each run once, in name order, in a transaction, and are
+recorded in ``_migrations``. Opening a database always brings it to the newest schema, so a
+fresh file and an old one end up alike.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
+# Importing the schema modules registers their migrations.
+from reelcart.catalog import schema_commerce, schema_merchants  # noqa: F401
+from reelcart.catalog.migrations import MIGRATIONS, migration
+
 log = logging.getLogger(__name__)
-
-Migration = Callable[[sqlite_utils.Database], None]
-_MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    """Register ``fn`` as the next migration, named after the function."""
-    _MIGRATIONS.append((fn.__name__, fn))
-    return fn
 
 
 def open_database(path: Path | str | None) -> sqlite_utils.Database:
@@ -55,7 +49,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
     applied: list[str] = []
-    for name, fn in _MIGRATIONS:
+    for name, fn in sorted(MIGRATIONS.items()):
         if name in done:
             continue
         with db.atomic():

@@ -2,7 +2,8 @@
 
 Texts are ``str.format`` templates keyed by a dotted name. Values that come from users or
 merchants are HTML-escaped by the caller (the handlers render with ``parse_mode=HTML``).
-A test checks that both catalogs have the same keys and the same placeholders.
+A test checks that both catalogs have the same keys and the same placeholders, and that no
+feature module redefines another's key.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reelcart.domain import Language, Money
-from reelcart.i18n.en import MESSAGES as EN
-from reelcart.i18n.fr import MESSAGES as FR
+from reelcart.i18n import commerce, en, fr, merchants
 
-CATALOGS: dict[Language, dict[str, str]] = {Language.EN: EN, Language.FR: FR}
+# The core texts live in en.py / fr.py; each later feature keeps both languages of its own
+# texts side by side in one module exposing EN and FR.
+_FEATURES = (commerce, merchants)
+CATALOGS: dict[Language, dict[str, str]] = {
+    Language.EN: {**en.MESSAGES, **{k: v for f in _FEATURES for k, v in f.EN.items()}},
+    Language.FR: {**fr.MESSAGES, **{k: v for f in _FEATURES for k, v in f.FR.items()}},
+}
 
 
 def t(language: Language | str, key: str, /, **params: object) -> str:
