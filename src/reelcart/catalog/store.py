@@ -145,6 +145,17 @@ class Store:
         row = rows[0]
         return Merchant(row["id"], row["name"], row["shop_url"], row["owner_user_id"])
 
+    def merchant_of_user(self, user_id: int) -> Merchant | None:
+        """The merchant this Telegram user runs, if any (merchant commands are gated on it)."""
+        rows = _rows(self.db, "SELECT * FROM merchants WHERE owner_user_id = ?", [user_id])
+        if not rows:
+            return None
+        row = rows[0]
+        return Merchant(row["id"], row["name"], row["shop_url"], row["owner_user_id"])
+
+    def set_merchant_owner(self, merchant_id: int, user_id: int | None) -> None:
+        self.db.table("merchants").update(merchant_id, {"owner_user_id": user_id})
+
     # -- products ----------------------------------------------------------------------
 
     def upsert_rows(self, merchant_id: int, rows: Sequence[CatalogRow]) -> list[RowOutcome]:
