@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Python code that ruff checks (benchmarks/ may not exist in every checkout).
+LINTED := src tests scripts $(wildcard benchmarks)
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo test lint typecheck unit e2e bench clean
@@ -23,8 +25,8 @@ test: setup lint typecheck
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: setup
