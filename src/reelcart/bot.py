@@ -21,12 +21,16 @@ from reelcart import handlers, web
 from reelcart.config import Settings
 from reelcart.domain import Language
 from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartContext
+from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
 from reelcart.i18n import t
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("feed", "search", "likes", "lang", "start", "help")
+COMMANDS = (
+    "feed", "search", "likes", "orders", "basket", "lang", "start", "help", "merchant",
+    "mydata", "forget",
+)  # fmt: skip
 
 
 class MissingToken(RuntimeError):
@@ -38,6 +42,8 @@ def build_application(settings: Settings) -> ReelcartApplication:
     if not settings.bot_token:
         raise MissingToken("set REELCART_BOT_TOKEN (from @BotFather) or use `reelcart demo`")
     context_types = ContextTypes(context=ReelcartContext, bot_data=BotData)
+    # getUpdates journals successful payments before they are confirmed (payment_journal).
+    journal = PaymentJournalRequest.for_polling(read_timeout=35)
     application: ReelcartApplication = (
         ApplicationBuilder()
         .token(settings.bot_token)
@@ -47,21 +53,24 @@ def build_application(settings: Settings) -> ReelcartApplication:
         .concurrent_updates(64)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .connection_pool_size(32)
-        .get_updates_read_timeout(35)
+        .get_updates_request(journal)
         .build()
     )
+    journal.bind(application)
     handlers.register_all(application)
     return application
 
 
 async def set_commands(application: ReelcartApplication) -> None:
-    """The command menu in English (default) and French."""
+    """The command menu in English (default) and French; admins' chats also get /admin
+    (approved merchants get theirs when they are approved)."""
     bot = application.bot
     scope = BotCommandScopeAllPrivateChats()
     for language in Language:
         commands = [BotCommand(name, t(language, f"cmd.{name}")) for name in COMMANDS]
         code = None if language is Language.EN else language.value
         await bot.set_my_commands(commands, scope=scope, language_code=code)
+    await handlers.admin.show_admin_menus(application)
 
 
 async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None = None) -> None:
@@ -88,10 +97,17 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
         }
 
     async def accept(data: dict[str, Any]) -> None:
+        # A payment is journaled before the webhook answers (that answer confirms it).
+        await journal_update(application, data)
         await application.update_queue.put(Update.de_json(data, application.bot))
 
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
-    http = web.make_app(health, accept if webhook else None, secret if webhook else None)
+    http = web.make_app(
+        health,
+        accept if webhook else None,
+        secret if webhook else None,
+        shop_links=shop.links.follow,
+    )
     try:
         async with application:
             await set_commands(application)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
+# Where REELCART_TEST_CRASH may kill the bot (tests of crash recovery only).
+TEST_CRASH_POINTS = frozenset({"before_order_write"})
 
 
 class ConfigError(ValueError):
@@ -33,6 +35,8 @@ class Settings:
     model: str | None = None
     discovery_rate: float = 0.1
     webhook_secret: str | None = None
+    secret: str | None = None
+    test_crash: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +72,13 @@ class Settings:
         if public_url and not public_url.startswith(("https://", "http://")):
             raise ConfigError("REELCART_PUBLIC_URL must start with https://")
 
+        # Fault injection for the crash-recovery tests only (see the README).
+        test_crash = get("REELCART_TEST_CRASH")
+        if test_crash is not None and test_crash not in TEST_CRASH_POINTS:
+            raise ConfigError(
+                f"REELCART_TEST_CRASH: {test_crash!r} is not one of {sorted(TEST_CRASH_POINTS)}"
+            )
+
         return cls(
             bot_token=get("REELCART_BOT_TOKEN"),
             api_root=(get("REELCART_API_BASE") or TELEGRAM_API_ROOT).rstrip("/"),
@@ -80,6 +91,8 @@ class Settings:
             model=get("REELCART_MODEL"),
             discovery_rate=rate,
             webhook_secret=get("REELCART_WEBHOOK_SECRET"),
+            secret=get("REELCART_SECRET"),
+            test_crash=test_crash,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

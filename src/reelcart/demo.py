@@ -32,8 +32,8 @@ from reelcart.services.shop import Shop
 
 FAVOURITES = ("coffee", "plants", "books")
 DEMO_ADMIN_ID = 900001
-# The sandbox accepts any provider token; a real one comes from @BotFather's Payments menu.
-DEMO_PROVIDER_TOKEN = "sandbox:provider-token"
+# Shaped like a test token from @BotFather's Payments menu, as the sandbox requires.
+DEMO_PROVIDER_TOKEN = "284685063:TEST:reelcart-demo"
 DISLIKED = "skincare"
 _TAG = re.compile(r"<[^>]+>")
 
@@ -139,7 +139,10 @@ Scene = Callable[[DemoContext], Awaitable[None]]
 
 def extra_scenes() -> list[Scene]:
     """Scenes played after the shopper's swipes, in order (commerce, merchants, admins)."""
-    return []
+    from reelcart.demo_commerce import commerce_scene  # they build on this module
+    from reelcart.demo_merchants import merchant_scene
+
+    return [commerce_scene, merchant_scene]
 
 
 class Transcript:
@@ -290,6 +293,8 @@ async def run_demo(swipes: int = 40, workdir: Path | None = None, printer: Print
                     "REELCART_PAYMENT_PROVIDER_TOKEN": DEMO_PROVIDER_TOKEN,
                 },
             )
+            # Tracked shop links need a public URL: the bot's own HTTP server stands in.
+            bot.extra_env["REELCART_PUBLIC_URL"] = bot.base_url
             transcript.say(f"🧪 sandbox Bot API at {server.root_url}; starting `reelcart run`…")
             await bot.start()
             transcript.say(f"🤖 bot @{server.bot_username} is running ({bot.base_url}/healthz ok)")

@@ -49,6 +49,27 @@ class ProductStatus(StrEnum):
     DELETED = "deleted"
 
 
+class ModerationState(StrEnum):
+    """Where a product stands with the moderators; only approved products reach the feed.
+
+    ``SUSPENDED`` is never stored on a product: it is how a product of a suspended merchant
+    reads, whatever its own state.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class MerchantState(StrEnum):
+    """A merchant's application: applied, then approved or rejected by an admin."""
+
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class EventKind(StrEnum):
     """Every signal the feed learns from; the event log is append-only."""
 
@@ -96,10 +117,21 @@ class Money:
 
 @dataclass(frozen=True)
 class Merchant:
+    """A shop selling on reelcart. Only approved, non-suspended merchants run their catalog;
+    a trusted merchant's products skip the moderation queue."""
+
     id: int
     name: str
     shop_url: str | None = None
     owner_user_id: int | None = None
+    state: MerchantState = MerchantState.APPROVED
+    trusted: bool = True
+    suspended: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Approved and not suspended: may use the merchant commands."""
+        return self.state is MerchantState.APPROVED and not self.suspended
 
 
 @dataclass(frozen=True)
@@ -120,10 +152,16 @@ class Product:
     video_url: str | None = None
     status: ProductStatus = ProductStatus.ACTIVE
     merchant_name: str = ""
+    moderation: ModerationState = ModerationState.APPROVED
 
     @property
     def available(self) -> bool:
-        return self.status is ProductStatus.ACTIVE and self.stock > 0
+        """Active, in stock and approved by the moderators: the feed may show it."""
+        return (
+            self.status is ProductStatus.ACTIVE
+            and self.stock > 0
+            and self.moderation is ModerationState.APPROVED
+        )
 
     def embedding_text(self) -> str:
         """The text the recommender embeds: what the product is, not how it is sold."""
@@ -238,3 +276,142 @@ class CatalogFileError(ReelcartError):
         super().__init__(text or reason_key)
         self.reason_key = reason_key
         self.params: dict[str, object] = params
+
+
+# -- commerce: orders and the reasons a payment is declined ------------------------------
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands; the shopper sees it in /orders, the merchant in /sales."""
+
+    PAID = "paid"  # money received; the shop prepares (or delivers) it
+    SHIPPED = "shipped"  # on its way, with a tracking number
+    NEEDS_ATTENTION = "needs_attention"  # paid by card but not fulfillable: a person decides
+    REFUND_PENDING = "refund_pending"  # paid in Stars but not fulfillable: refund under way
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One product of an order: what it was called and cost when it was bought."""
+
+    product_id: int
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def total(self) -> Money:
+        return Money(self.unit_price.minor * self.quantity, self.unit_price.currency)
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where a physical order goes, as Telegram collected it."""
+
+    country_code: str
+    city: str
+    street_line1: str
+    post_code: str
+    street_line2: str = ""
+    state: str = ""
+
+    def one_line(self) -> str:
+        parts = [self.street_line1, self.street_line2, f"{self.post_code} {self.city}".strip()]
+        parts += [self.state, self.country_code]
+        return ", ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A paid order: exactly one per Telegram payment (``charge_id``)."""
+
+    id: int
+    user_id: int
+    merchant_id: int
+    merchant_name: str
+    kind: ProductKind
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    goods: Money
+    shipping: Money
+    total: Money
+    charge_id: str
+    provider_charge_id: str = ""
+    created_at: float = 0.0
+    shipping_option: str | None = None
+    recipient: str | None = None
+    address: ShippingAddress | None = None
+    tracking: str | None = None
+    problem: str | None = None
+    clip_consent: bool | None = None
+    receipt_sent: bool = False
+    merchant_notified: bool = False
+
+    @property
+    def number(self) -> str:
+        """How people refer to the order: ``#12``."""
+        return f"#{self.id}"
+
+    @property
+    def paid_in_stars(self) -> bool:
+        return self.total.currency == "XTR"
+
+
+class PaymentRejected(ReelcartError):
+    """A checkout step refused before money moved; ``params`` fill the message's placeholders."""
+
+    message_key = "commerce.declined"
+
+    def __init__(self, *args: object, **params: object) -> None:
+        super().__init__(*args)
+        self.params: dict[str, object] = params
+
+
+class ForgedPayload(PaymentRejected):
+    """An invoice payload reelcart did not sign, or signed for another shopper or amount."""
+
+    message_key = "commerce.declined_forged"
+
+
+class PriceChanged(PaymentRejected):
+    """A product's price changed after the invoice was sent (``title``, ``price``)."""
+
+    message_key = "commerce.declined_price"
+
+
+class SoldOut(PaymentRejected):
+    """Not enough stock left for the invoice (``title``)."""
+
+    message_key = "commerce.declined_sold_out"
+
+
+class NoLongerSold(PaymentRejected):
+    """The product was paused or removed after the invoice was sent (``title``)."""
+
+    message_key = "commerce.declined_unavailable"
+
+
+class AlreadyPaid(PaymentRejected):
+    """This invoice was paid already; a second payment would buy twice."""
+
+    message_key = "commerce.declined_already_paid"
+
+
+class CurrencyNotSupported(PaymentRejected):
+    """The product's currency cannot be paid in the chat (``currency``)."""
+
+    message_key = "commerce.currency_unsupported"
+
+
+class PaymentsNotConfigured(ReelcartError):
+    """A physical product, but no payment provider token is configured."""
+
+    message_key = "commerce.no_provider"
+
+
+class OrderNotFound(ReelcartError):
+    """No such order among the ones this person may see."""
+
+    message_key = "commerce.order_not_found"

@@ -125,6 +125,15 @@ class BotProcess:
                 await asyncio.wait_for(self._reader, 5)
         return code
 
+    async def wait_exit(self, timeout: float = 30.0) -> int:
+        """Wait for the process to end by itself (e.g. a crash a test provoked)."""
+        assert self._process is not None
+        code = await asyncio.wait_for(self._process.wait(), timeout)
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 5)
+        return code
+
     def kill(self) -> None:
         """Kill without a chance to clean up (a crash)."""
         if self._process is not None and self._process.returncode is None:

@@ -1,7 +1,9 @@
-"""reelcart's own HTTP server (aiohttp): ``/healthz`` and the Telegram webhook endpoint.
+"""reelcart's own HTTP server (aiohttp): ``/healthz``, the Telegram webhook endpoint and the
+tracked shop links ``/go/<token>``.
 
 It knows nothing of Telegram's types: the webhook route checks the secret header and hands
-the JSON update to a callback supplied by ``bot.py``.
+the JSON update to a callback supplied by ``bot.py``; the shop-link route asks a callback
+where a token leads (it records the click) and redirects there.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
+# (token, count the click?) -> where to redirect, or None for a bad token.
+ShopLinkResolver = Callable[[str, bool], Awaitable[str | None]]
 HEALTH: web.AppKey[HealthProbe] = web.AppKey("health")
 SINK: web.AppKey[UpdateSink] = web.AppKey("sink")
 SECRET = web.AppKey("secret", str)
+SHOP_LINKS: web.AppKey[ShopLinkResolver] = web.AppKey("shop_links")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -51,19 +56,38 @@ async def webhook(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+async def shop_link(request: web.Request) -> web.Response:
+    """302 to the product's shop (the click is counted); 404 for a tampered token.
+
+    Only a GET counts: a HEAD (link checkers) is redirected without recording anything.
+    """
+    resolve = request.app.get(SHOP_LINKS)
+    if resolve is None:
+        raise web.HTTPNotFound()
+    target = await resolve(request.match_info["token"], request.method == "GET")
+    if target is None:
+        raise web.HTTPNotFound(text="This link is not valid.")
+    raise web.HTTPFound(target, headers={"Cache-Control": "no-store"})
+
+
 def make_app(
     health: Callable[[], Awaitable[dict[str, Any]]],
     sink: UpdateSink | None = None,
     secret: str | None = None,
+    shop_links: ShopLinkResolver | None = None,
 ) -> web.Application:
-    """The HTTP app; the webhook route answers only when a sink and secret are given."""
+    """The HTTP app; the webhook route answers only when a sink and secret are given, the
+    shop links only with a resolver."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[HEALTH] = health
     if sink is not None and secret is not None:
         app[SINK] = sink
         app[SECRET] = secret
+    if shop_links is not None:
+        app[SHOP_LINKS] = shop_links
     app.router.add_get("/healthz", healthz)
     app.router.add_post(WEBHOOK_PATH, webhook)
+    app.router.add_get("/go/{token}", shop_link)
     return app
 
 

@@ -27,4 +27,23 @@ async def test_the_demo_transcript_shows_the_feed_adapting(tmp_path: Path) -> No
     first = int(re.search(r"first favourite \(and first ❤️\) at card (\d+)", text)[1])  # type: ignore[index]
     assert first <= 10, text
     assert "Langue choisie : français" in text
+    # The shopping scene: a card payment and a Stars payment with receipts, the merchant's
+    # notification, and a tracked shop link whose click is counted.
+    assert "🤖 🧾 Receipt: order #1 · roastandpour" in text, text
+    assert "Total paid: €24.40" in text and "Total paid: ⭐ 150" in text, text
+    assert "🤖 → Marco: 🛍 New order #1 from Camille" in text, text
+    assert re.search(r"🌐 302 → https://greenhall\.example/\S+utm_source=telegram", text), text
+    assert "📈 shop clicks counted for “Monstera Deliciosa in 17 cm Pot”: 1" in text, text
+    # The merchants scene: applying, approval, an upload with bad rows and its failed-rows
+    # file, a clip by video, moderation, a broadcast, an inline share, /stats with a chart.
+    assert "🤖 🎉 Your shop Leaf & Kettle is approved!" in text, text
+    assert "6 created · 0 updated · 0 unchanged · 4 failed" in text, text
+    assert "📎 catalog_with_errors-failed-rows.csv: 4 rows" in text, text
+    assert "🤖 🎬 Clip attached to “First Flush Darjeeling Loose Leaf Tea” (TEA-001)." in text
+    assert "is approved and now in the feed" in text, text
+    assert re.search(r"✅ Broadcast #1 done: (\d+) sent, 0 blocked the bot, 0 failed", text), text
+    assert "👤 Camille gets: 🍵 New on reelcart" in text, text
+    assert re.search(r"start=p_\d+_r_[a-z0-9]{8}", text), text
+    assert "🤖 [chart: daily impressions, likes, purchases" in text, text
+    assert "🤝 Creators' links: 1 visits" in text, text
     assert "bot stopped gracefully (exit code 0)" in text

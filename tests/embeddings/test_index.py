@@ -259,3 +259,131 @@ def _add_product(store: Store, sku: str) -> int:
     row = catalog_rows([(sku, "Camping stove", "A small gas stove", ("camping",), "outdoor")])[0]
     store.upsert_rows(merchant.id, [row])
     return store.product_ids_by_sku(merchant.id, [sku])[sku]
+
+
+# -- the approximate (IVF) index ----------------------------------------------------------
+
+
+def _clustered(rng: np.random.Generator, n: int, dim: int, clusters: int) -> np.ndarray:
+    """Unit vectors around ``clusters`` random centres: product texts are clustered too."""
+    centres = rng.normal(size=(clusters, dim))
+    matrix = centres[rng.integers(0, clusters, n)] + rng.normal(scale=0.6, size=(n, dim))
+    matrix = matrix.astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _recall(exact: VectorIndex, approximate: VectorIndex, queries: np.ndarray) -> float:
+    _, truth = exact.search(queries, 10)
+    _, found = approximate.search(queries, 10)
+    return float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]))
+
+
+def test_approximate_index_recall_at_10_against_exact_search() -> None:
+    rng = np.random.default_rng(7)
+    dim, n = 48, 12_000
+    matrix = _clustered(rng, n, dim, 200)
+    ids = np.arange(1, n + 1)
+    exact = VectorIndex(dim, approximate_threshold=10**9)
+    approximate = VectorIndex(dim, approximate_threshold=2_000)
+    exact.upsert(ids, matrix)
+    approximate.upsert(ids[:1_000], matrix[:1_000])
+    assert not approximate.approximate  # exact while small
+    approximate.upsert(ids[1_000:], matrix[1_000:])
+    assert approximate.approximate
+    # Queries near products (a taste is a mix of liked products), and pure noise.
+    # (A perturbation of norm about 0.5: a taste near what the shopper liked.)
+    near = matrix[rng.integers(0, n, 300)] + rng.normal(scale=0.5 / np.sqrt(dim), size=(300, dim))
+    queries = np.vstack([near, rng.normal(size=(100, dim))]).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    assert _recall(exact, approximate, queries) >= 0.95
+
+    # Changes go straight into the IVF lists: same FAISS index, recall still holds.
+    structure = approximate._index
+    changed = ids[:500]
+    # New and edited products look like the catalog's (the cells were trained on it).
+    # (800 distinct ones: identical vectors would tie, and ties break either way.)
+    fresh = matrix[rng.integers(0, n, 800)] + rng.normal(scale=0.5 / np.sqrt(dim), size=(800, dim))
+    fresh = (fresh / np.linalg.norm(fresh, axis=1, keepdims=True)).astype(np.float32)
+    for index in (exact, approximate):
+        index.upsert(changed, fresh[:500])  # update
+        index.remove(ids[500:1_500])  # pause / delete
+        index.upsert(np.arange(n + 1, n + 301), fresh[500:])  # add
+    assert approximate._index is structure
+    assert len(approximate) == len(exact) == n - 1_000 + 300
+    # Vectors come back from 8-bit codes: close, not exact.
+    np.testing.assert_allclose(
+        approximate.vector(int(changed[3])),  # type: ignore[arg-type]
+        fresh[3],
+        atol=approximate.tolerance,
+    )
+    assert approximate.vector(int(ids[600])) is None
+    assert _recall(exact, approximate, queries) >= 0.95
+    _, found = approximate.search(queries, 10, exclude=ids[1_500:3_000])
+    assert not set(found.ravel().tolist()) & set(ids[500:3_000].tolist())
+
+
+def test_approximate_index_pads_only_when_nothing_else_qualifies() -> None:
+    rng = np.random.default_rng(1)
+    dim = 16
+    index = VectorIndex(dim, approximate_threshold=500)
+    index.upsert(np.arange(1, 3_001), _clustered(rng, 3_000, dim, 30))
+    assert index.approximate
+    keep = np.arange(1, 21)
+    _, ids = index.search(rng.normal(size=dim).astype(np.float32), 25, exclude=np.arange(21, 3_001))
+    assert sorted(ids[0][ids[0] >= 0].tolist()) == keep.tolist()
+    assert (ids[0] == -1).sum() == 5
+
+
+def test_approximate_index_survives_save_and_load(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    dim = 24
+    index = VectorIndex(dim, approximate_threshold=1_000)
+    matrix = _clustered(rng, 3_000, dim, 40)
+    index.upsert(np.arange(1, 3_001), matrix)
+    index.remove([5, 6])
+    path = tmp_path / "big.faiss"
+    index.save(path)
+    loaded = VectorIndex.load(path, dim)
+    assert loaded.approximate
+    assert loaded.ids().tolist() == index.ids().tolist()
+    np.testing.assert_allclose(loaded.vector(10), matrix[9], atol=loaded.tolerance)  # type: ignore[arg-type]
+    loaded.upsert([5], matrix[4:5])  # still changeable after a load
+    assert 5 in loaded
+    queries = matrix[9:60]
+    np.testing.assert_array_equal(loaded.search(queries, 5)[1][:, 0], np.arange(10, 61))
+
+
+def test_sync_index_repairs_an_approximate_file_in_place(
+    tmp_path: Path, worker: DatabaseWorker, encoder: CountingEncoder
+) -> None:
+    from .conftest import catalog_rows
+
+    def load(store: Store) -> None:
+        merchant = store.merchant_by_name("Bulk")
+        assert merchant is not None
+        items = [
+            (f"SKU-{n}", f"Item {n} {'red' if n % 3 else 'blue'} mug", f"size {n % 7}", (), "mugs")
+            for n in range(400)
+        ]
+        store.upsert_rows(merchant.id, catalog_rows(items))
+
+    worker.call(load)
+    path = tmp_path / "products.faiss"
+    index = ProductEmbedder(encoder, worker, approximate_threshold=100).sync_index(path)
+    assert index.approximate
+    ids = index.ids()
+    truth = {int(pid): index.vector(int(pid)) for pid in ids[:5]}
+    # A crash mid-import: the saved file lost a product and kept a stray one.
+    index.remove([int(ids[0])])
+    index.upsert([99_999], _unit_dim(np.random.default_rng(3), 1, encoder.dim))
+    index.save(path)
+    encoder.texts.clear()
+    repaired = ProductEmbedder(encoder, worker, approximate_threshold=100).sync_index(path)
+    assert repaired.approximate
+    assert repaired.ids().tolist() == ids.tolist()
+    np.testing.assert_allclose(
+        repaired.vector(int(ids[0])),  # type: ignore[arg-type]
+        truth[int(ids[0])],  # type: ignore[arg-type]
+        atol=repaired.tolerance,
+    )
+    assert encoder.texts == []

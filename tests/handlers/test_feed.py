@@ -118,10 +118,16 @@ async def test_an_older_card_is_stale_once_a_new_feed_starts(harness: Harness) -
     assert events(harness, shopper.id, "like") == []
 
 
-async def test_buy_says_coming_soon_without_crashing(harness: Harness) -> None:
-    shopper, card = await first_card(harness)
-    answer = await shopper.press(card, "🛒")
-    assert answer.show_alert and "coming soon" in (answer.text or "")
+async def test_buy_without_a_payment_provider_says_so_plainly(harness: Harness) -> None:
+    shopper = harness.user()
+    product_id = harness.shop.db.call(
+        lambda store: store.db.execute("SELECT id FROM products WHERE sku = 'C1'").fetchone()[0]
+    )
+    await shopper.send_command("/start", f"p_{product_id}")
+    card = await shopper.wait_for(lambda m: m.media_kind is not None)
+    answer = await shopper.press(card, "🛒")  # a physical product, no provider token set
+    assert answer.show_alert and "isn't set up yet" in (answer.text or "")
+    assert not [m for m in shopper.messages if m.invoice]
 
 
 async def test_search_by_meaning_lists_products_that_open_cards(harness: Harness) -> None:
@@ -248,7 +254,13 @@ async def test_share_offers_the_product_inline_and_counts_the_share(harness: Har
     title = card.text.split("\n")[0]
     assert result["title"] == title
     link = result["reply_markup"]["inline_keyboard"][0][0]["url"]
-    assert link == f"https://t.me/{harness.server.bot_username}?start={query}"
+    # The link carries the sharer's referral code: visits it brings are theirs.
+    code = harness.shop.db.call(
+        lambda store: store.db.execute(
+            "SELECT code FROM referral_codes WHERE user_id = ?", [shopper.id]
+        ).fetchone()[0]
+    )
+    assert link == f"https://t.me/{harness.server.bot_username}?start={query}_r_{code}"
     await shopper.choose_inline_result(str(result["id"]), query)
     for _ in range(50):
         if events(harness, shopper.id, "share"):

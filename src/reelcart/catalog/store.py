@@ -19,6 +19,8 @@ from reelcart.domain import (
     EventKind,
     Language,
     Merchant,
+    MerchantState,
+    ModerationState,
     Money,
     Pick,
     Product,
@@ -31,7 +33,8 @@ from reelcart.domain import (
 )
 
 _PRODUCT_SELECT = (
-    "SELECT p.*, m.name AS merchant_name FROM products p JOIN merchants m ON m.id = p.merchant_id"
+    "SELECT p.*, m.name AS merchant_name, m.suspended AS merchant_suspended "
+    "FROM products p JOIN merchants m ON m.id = p.merchant_id"
 )
 
 
@@ -51,6 +54,23 @@ def _product(row: dict) -> Product:
         video_url=row["video_url"] or None,
         status=ProductStatus(row["status"]),
         merchant_name=row.get("merchant_name") or "",
+        # A suspended merchant's products read as suspended, whatever their own state.
+        moderation=ModerationState.SUSPENDED
+        if row.get("merchant_suspended")
+        else ModerationState(row.get("moderation") or ModerationState.APPROVED.value),
+    )
+
+
+def merchant_from_row(row: dict) -> Merchant:
+    """A ``merchants`` row as a Merchant."""
+    return Merchant(
+        id=row["id"],
+        name=row["name"],
+        shop_url=row["shop_url"] or None,
+        owner_user_id=row["owner_user_id"],
+        state=MerchantState(row.get("state") or MerchantState.APPROVED.value),
+        trusted=bool(row.get("trusted", 1)),
+        suspended=bool(row.get("suspended", 0)),
     )
 
 
@@ -142,16 +162,21 @@ class Store:
                 return None
             self.db.table("merchants").insert({"name": name, "created_at": time.time()})
             rows = _rows(self.db, "SELECT * FROM merchants WHERE name = ?", [name])
-        row = rows[0]
-        return Merchant(row["id"], row["name"], row["shop_url"], row["owner_user_id"])
+        return merchant_from_row(rows[0])
 
     def merchant_of_user(self, user_id: int) -> Merchant | None:
-        """The merchant this Telegram user runs, if any (merchant commands are gated on it)."""
-        rows = _rows(self.db, "SELECT * FROM merchants WHERE owner_user_id = ?", [user_id])
-        if not rows:
-            return None
-        row = rows[0]
-        return Merchant(row["id"], row["name"], row["shop_url"], row["owner_user_id"])
+        """The approved, non-suspended merchant this Telegram user runs, if any.
+
+        Merchant commands are gated on it: an applicant, a rejected or a suspended merchant
+        gets None.
+        """
+        rows = _rows(
+            self.db,
+            "SELECT * FROM merchants WHERE owner_user_id = ? AND state = 'approved' "
+            "AND suspended = 0 ORDER BY id LIMIT 1",
+            [user_id],
+        )
+        return merchant_from_row(rows[0]) if rows else None
 
     def set_merchant_owner(self, merchant_id: int, user_id: int | None) -> None:
         self.db.table("merchants").update(merchant_id, {"owner_user_id": user_id})
@@ -240,6 +265,7 @@ class Store:
         """Categories of active products, most stocked first: the onboarding choices."""
         sql = (
             "SELECT category FROM products WHERE status = 'active' AND category != '' "
+            "AND moderation = 'approved' "
             "GROUP BY category ORDER BY count(*) DESC, category LIMIT ?"
         )
         return [row[0] for row in self.db.execute(sql, [limit]).fetchall()]

@@ -19,7 +19,7 @@ from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings.encoder import Encoder
-from reelcart.embeddings.index import IndexFileError, VectorIndex
+from reelcart.embeddings.index import APPROXIMATE_THRESHOLD, IndexFileError, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,16 @@ class ProductEmbedder:
         *,
         chunk_size: int = 256,
         batch_size: int = 64,
+        approximate_threshold: int = APPROXIMATE_THRESHOLD,
     ) -> None:
-        """``index`` defaults to an empty one; ``sync_index`` replaces it with the saved one."""
-        index = index if index is not None else VectorIndex(encoder.dim)
+        """``index`` defaults to an empty one; ``sync_index`` replaces it with the saved one.
+        Indexes this embedder creates turn approximate above ``approximate_threshold``."""
+        self.approximate_threshold = approximate_threshold
+        index = (
+            index
+            if index is not None
+            else VectorIndex(encoder.dim, approximate_threshold=approximate_threshold)
+        )
         if index.dim != encoder.dim:
             raise ValueError(f"index vectors have size {index.dim}, the encoder's {encoder.dim}")
         self.encoder = encoder
@@ -188,11 +195,13 @@ class ProductEmbedder:
     def sync_index(self, index_path: Path | str) -> VectorIndex:
         """Load the index saved at ``index_path`` and bring it in line with the database.
 
-        The file is trusted only if it holds exactly the stored vectors of the active
-        products; otherwise the index is rebuilt from the stored vectors (never by
-        re-encoding). Then products without a current vector are encoded, and the result is
-        saved back to ``index_path``. The returned index replaces ``self.index``: build the
-        recommender on it.
+        The file is trusted only as far as it holds exactly the stored vectors of the active
+        products: vectors of products that are gone or inactive are removed, missing or
+        different ones are put back from the stored vectors (never by re-encoding), in
+        place, so a large approximate index is not retrained; an unreadable file is
+        rebuilt from the stored vectors. Then products without a current vector are encoded,
+        and the result is saved back to ``index_path``. The returned index replaces
+        ``self.index``: build the recommender on it.
         """
         path = Path(index_path)
         self.index_path = path
@@ -213,16 +222,23 @@ class ProductEmbedder:
         loaded: VectorIndex | None = None
         if path.exists():
             try:
-                loaded = VectorIndex.load(path, self.encoder.dim)
+                loaded = VectorIndex.load(
+                    path, self.encoder.dim, approximate_threshold=self.approximate_threshold
+                )
             except IndexFileError as exc:
                 log.warning("ignoring index file: %s", exc)
-        if loaded is not None and _same_vectors(loaded, expected_ids, expected_matrix):
+        if loaded is not None:
             index = loaded
-            log.info("loaded index of %d vectors from %s", len(index), path)
+            changed = _repair(index, expected_ids, expected_matrix)
+            if changed:
+                log.warning(
+                    "index file %s disagreed with the database on %d products: repaired",
+                    path, changed,
+                )  # fmt: skip
+            else:
+                log.info("loaded index of %d vectors from %s", len(index), path)
         else:
-            if loaded is not None:
-                log.warning("index file %s is out of date with the database: rebuilding", path)
-            index = VectorIndex(self.encoder.dim)
+            index = VectorIndex(self.encoder.dim, approximate_threshold=self.approximate_threshold)
             index.upsert(expected_ids, expected_matrix)
         self.index = index
         self.embed(active)
@@ -235,13 +251,20 @@ class ProductEmbedder:
             self.index.save(self.index_path)
 
 
-def _same_vectors(index: VectorIndex, ids: np.ndarray, matrix: np.ndarray) -> bool:
-    """Whether ``index`` holds exactly these (id, vector) pairs, in any order."""
-    if len(index) != len(ids):
-        return False
+def _repair(index: VectorIndex, ids: np.ndarray, matrix: np.ndarray) -> int:
+    """Make ``index`` hold exactly these (id, vector) pairs; returns how many it changed."""
     have_ids, have_matrix = index.items()
-    order = np.argsort(have_ids)
-    want = np.argsort(ids)
-    if not np.array_equal(have_ids[order], ids[want]):
-        return False
-    return bool(np.allclose(have_matrix[order], matrix[want], atol=1e-6))
+    extra = np.setdiff1d(have_ids, ids)
+    if len(extra):
+        index.remove(extra)
+    position = {int(pid): row for row, pid in enumerate(have_ids.tolist())}
+    stale: list[int] = []
+    for row, pid in enumerate(ids.tolist()):
+        at = position.get(pid)
+        if at is None or not np.allclose(
+            have_matrix[at], matrix[row], atol=max(1e-6, index.tolerance)
+        ):
+            stale.append(row)
+    if stale:
+        index.upsert(ids[stale], matrix[stale])
+    return len(extra) + len(stale)

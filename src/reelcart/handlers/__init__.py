@@ -6,7 +6,20 @@ in order.
 
 from __future__ import annotations
 
-from reelcart.handlers import discover, errors, feed, help, inline, language, start
+from reelcart.handlers import (
+    admin,
+    admin_refunds,
+    commerce,
+    discover,
+    errors,
+    feed,
+    help,
+    inline,
+    language,
+    merchant,
+    privacy,
+    start,
+)
 from reelcart.handlers.context import ReelcartApplication
 
 
@@ -17,6 +30,12 @@ def register_all(application: ReelcartApplication) -> None:
     discover.register(application)
     language.register(application)
     inline.register(application)
+    commerce.register(application)
+    # Before the /admin panel's handlers: the ``adm:refunds`` buttons are commerce's.
+    admin_refunds.register(application)
+    merchant.register(application)
+    admin.register(application)
+    privacy.register(application)
     help.register(application)
     errors.register(application)
     help.register_fallbacks(application)

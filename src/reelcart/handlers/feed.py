@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from reelcart.domain import (
     ReasonKind,
     StaleCard,
 )
-from reelcart.handlers import render
+from reelcart.handlers import commerce, render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import t
 from reelcart.services.feed import SWIPES
@@ -78,8 +79,8 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
                 await why_text(context, user.id, button.card_id, lang), show_alert=True
             )
         else:  # buy
-            await feed.card_product(user.id, button.card_id)
-            await query.answer(t(lang, "feed.buy_soon"), show_alert=True)
+            product = await feed.card_product(user.id, button.card_id)
+            await commerce.buy_product(update, context, user, product)
     except AlreadyAnswered:
         await query.answer(t(lang, "feed.already"))
     except StaleCard:
@@ -129,12 +130,35 @@ async def show_card(
     uploaded (or passed by URL) once and the file_id Telegram returns is cached.
     """
     caption = render.caption(card.product, lang)
-    keyboard = render.card_keyboard(card, lang)
+    # A clip a shopper agreed to share (their order being packed) stands in every other time.
+    social = context.shop.orders.social_clip(card.product.id, chat_id, card.card_id)
+    if social is not None:
+        clip = Clip(
+            card.product.id,
+            # Uploaded again from the product's own clip if Telegram forgot the file_id.
+            card.clip.source if card.clip else social.file_id,
+            duration=social.duration,
+            width=social.width,
+            height=social.height,
+            file_id=social.file_id,
+        )
+        card = dataclasses.replace(card, clip=clip)
+        caption = f"{t(lang, 'commerce.social_line')}\n{caption}"
+    shop_url = context.shop.links.url_for(card.product, chat_id)
+    keyboard = render.card_keyboard(card, lang, shop_url=shop_url)
     message = None
     if replace is not None:
         message = await _edit_card(context, replace, card, caption, keyboard)
     if message is None:
-        message = await _send_card(context, chat_id, card, caption, keyboard)
+        try:
+            message = await _send_card(context, chat_id, card, caption, keyboard)
+        except BadRequest as exc:
+            if card.clip is None or not _is_file_error(exc):
+                raise
+            # The clip cannot be fetched (e.g. a broken video_url): the card goes without it.
+            log.warning("clip of product %s failed: %s", card.product.id, exc)
+            card = dataclasses.replace(card, clip=None)
+            message = await _send_card(context, chat_id, card, caption, keyboard)
     await _cache_file_id(context, card.clip, message)
     await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
     return message

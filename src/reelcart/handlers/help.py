@@ -11,10 +11,15 @@ from reelcart.i18n import t
 
 
 async def help_command(update: Update, context: ReelcartContext) -> None:
-    """List what the bot can do."""
+    """List what the bot can do (merchants and admins also see their own commands)."""
     user = await shopper(update, context)
     assert update.message is not None
-    await update.message.reply_text(t(user.language, "help.text"), parse_mode=ParseMode.HTML)
+    text = t(user.language, "help.text")
+    if await context.shop.merchants.active(user.id):
+        text += t(user.language, "help.merchant")
+    if context.shop.admin.is_admin(user.id):
+        text += t(user.language, "help.admin")
+    await update.message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: ReelcartContext) -> None:

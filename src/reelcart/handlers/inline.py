@@ -1,4 +1,10 @@
-"""Inline mode: ↗️ on a card shares that product into any chat; chosen results count as shares."""
+"""Inline mode: ↗️ on a card shares that product into any chat; chosen results count as shares.
+
+Anyone can type the bot's name in any chat to search products by meaning. Each result is
+the product's clip (when Telegram has it cached) or an article, with a deep link that
+opens the product in the bot and carries the sharer's referral code
+(``t.me/<bot>?start=p_<id>_r_<code>``), so visits and purchases it brings are theirs.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 from reelcart.domain import EventKind, Language, Product, ProductNotFound
 from reelcart.handlers import render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext
+from reelcart.handlers.start import shareable
 from reelcart.i18n import format_price, t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 
@@ -41,12 +48,14 @@ async def inline_query(update: Update, context: ReelcartContext) -> None:
             products = [await feed.product(int(match[1]))]
         except ProductNotFound:
             products = []
+        products = [product for product in products if shareable(product)]
     elif text:
         products = await feed.search(text, limit=10)
     username = context.bot.username
+    code = await context.shop.merchants.referral_code(query.from_user.id)
     results: list[InlineQueryResultArticle | InlineQueryResultCachedVideo] = []
     for product in products:
-        link = render.deep_link(username, product.id)
+        link = f"{render.deep_link(username, product.id)}_r_{code}"
         price = format_price(product.price, language)
         message = t(
             language, "inline.share_text", title=html.escape(product.title), price=price, link=link
@@ -79,7 +88,8 @@ async def inline_query(update: Update, context: ReelcartContext) -> None:
                     reply_markup=keyboard,
                 )
             )
-    await query.answer(results, cache_time=30, is_personal=False)
+    # Personal: every link carries the sharer's own referral code.
+    await query.answer(results, cache_time=30, is_personal=True)
 
 
 async def chosen_result(update: Update, context: ReelcartContext) -> None:

@@ -68,8 +68,14 @@ def caption(product: Product, language: Language) -> str:
     return text.strip()
 
 
-def card_keyboard(card: FeedCard, language: Language) -> InlineKeyboardMarkup:
-    """The card's buttons, in the order DESIGN.md gives: ❤️ 👎 ⏭ / 🛒 🔗 / 💡 ↗️."""
+def card_keyboard(
+    card: FeedCard, language: Language, shop_url: str | None = None
+) -> InlineKeyboardMarkup:
+    """The card's buttons, in the order DESIGN.md gives: ❤️ 👎 ⏭ / 🛒 🔗 / 💡 ↗️.
+
+    ``shop_url`` is the 🔗 target: a tracked ``/go/...`` link when reelcart has a public
+    URL; without one the product's own shop URL is used (and clicks are not counted).
+    """
     cid = card.card_id
     rows = [
         [
@@ -87,10 +93,9 @@ def card_keyboard(card: FeedCard, language: Language) -> InlineKeyboardMarkup:
     commerce = [
         InlineKeyboardButton(t(language, "feed.btn_buy"), callback_data=card_data("buy", cid))
     ]
-    if card.product.shop_url:
-        commerce.append(
-            InlineKeyboardButton(t(language, "feed.btn_shop"), url=card.product.shop_url)
-        )
+    shop_url = shop_url or card.product.shop_url
+    if shop_url:
+        commerce.append(InlineKeyboardButton(t(language, "feed.btn_shop"), url=shop_url))
     rows.append(commerce)
     rows.append(
         [

@@ -1,4 +1,8 @@
-"""/start: greeting, interests, language; deep links ``p_<id>`` open a product's card."""
+"""/start: greeting, interests, language; deep links ``p_<id>`` open a product's card.
+
+A shared link may carry its creator's referral code, ``p_<id>_r_<code>``: the visit is
+counted for that creator (and a purchase that follows, in the merchant's /stats).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from reelcart.domain import Language, ProductNotFound, User
+from reelcart.domain import (
+    Language,
+    ModerationState,
+    Product,
+    ProductNotFound,
+    ProductStatus,
+    User,
+)
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.handlers.feed import show_card
 from reelcart.i18n import t
 
-_PRODUCT_LINK = re.compile(r"^p_([1-9][0-9]{0,17})$")
+_PRODUCT_LINK = re.compile(r"^p_([1-9][0-9]{0,17})(?:_r_([a-z0-9]{4,16}))?$")
 DONE = "i:!done"
 SWITCH_LANGUAGE = "i:!lang"
 
@@ -26,11 +37,18 @@ async def start(update: Update, context: ReelcartContext) -> None:
     payload = context.args[0] if context.args else ""
     match = _PRODUCT_LINK.match(payload)
     if match:
+        product_id = int(match[1])
         try:
-            card = await context.shop.feed.open_product(user.id, int(match[1]))
+            product = await context.shop.feed.product(product_id)
         except ProductNotFound:
             await update.message.reply_text(t(user.language, "error.product_not_found"))
             return
+        if not shareable(product):
+            await update.message.reply_text(t(user.language, "error.product_unavailable"))
+            return
+        if match[2]:
+            await context.shop.merchants.referral_click(match[2], user.id, product_id)
+        card = await context.shop.feed.open_product(user.id, product_id)
         await show_card(context, update.effective_chat.id, card, user.language)
         return
     await update.message.reply_text(
@@ -38,6 +56,11 @@ async def start(update: Update, context: ReelcartContext) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=await interests_keyboard(context, user),
     )
+
+
+def shareable(product: Product) -> bool:
+    """Approved and on sale (sold out is fine: a like then brings a restock alert)."""
+    return product.status is ProductStatus.ACTIVE and product.moderation is ModerationState.APPROVED
 
 
 async def interests_keyboard(context: ReelcartContext, user: User) -> InlineKeyboardMarkup:

@@ -1,28 +1,35 @@
 """Which card next, and why: the feed's ranking, in memory.
 
 Each shopper has a taste vector: the decayed, weighted sum of the vectors of the products
-they reacted to (weights and decay in ``ranking.signals``). A pick is, in order of
-preference:
+they reacted to (weights and decay in ``ranking.signals``), and a decayed list of the
+products they engaged with. A pick is, in order of preference:
 
-1. with probability ``discovery_rate``, a *discovery* card: a random product among the
-   least shown ones, so new products get seen and shoppers find what they did not know
+1. with probability ``discovery_rate``, a *discovery* card: Thompson sampling on the
+   like-rate of the least shown products (``signals``), never of the category or merchant
+   of the last cards, so new products get seen and shoppers find what they did not know
    they wanted;
-2. if the shopper has liked (or shared, clicked, bought) something: the nearest neighbours
-   of their taste in the FAISS index, products near a recent dislike pushed down;
+2. if the shopper has engaged with something: the best of a *hybrid* score over candidates
+   from the FAISS index (nearest to the taste) and from the collaborative model (what
+   people who liked the same products liked, ``ranking.collaborative``): content
+   similarity plus the normalised collaborative score, minus a penalty for being close to
+   a recent dislike (blend weights in ``signals``). The reason names the side that won:
+   the liked product it resembles, or the liked product whose fans liked it;
 3. else, if they chose interests at onboarding: the product closest to an interest's
    centroid, interests taking turns;
 4. else the most popular product (mean signal per impression).
 
 Never a product seen in the current cycle, disliked, paused or out of stock; never a fourth
-card in a row from one category when another category is available.
+card in a row from one category or one merchant when another is available.
 
 Threading: a ``Recommender`` is used from one thread only. The services run every call on
 a dedicated single-thread executor, so its state needs no locks; only the ``VectorIndex``,
-which the embedding thread also writes, locks itself.
+which the embedding thread also writes, locks itself. The collaborative model is rebuilt
+on a background thread from a snapshot and swapped in by the ranking thread.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +40,7 @@ import numpy as np
 from reelcart.domain import EventKind, Pick, Product, ProductStatus, Reaction, ReasonKind
 from reelcart.embeddings.index import VectorIndex
 from reelcart.ranking import signals
+from reelcart.ranking.collaborative import CoEngagement, Model
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +53,45 @@ SHORTLIST_CACHE = 2048
 SHORTLIST_LENGTH = 2048
 #: Accepted candidates re-scored with the dislike penalty.
 RERANK = 32
-#: At most this many cards in a row from one category, when others are available.
+#: A taste query this close (cosine) to the one a shortlist was searched with reuses it.
+SHORTLIST_COSINE = 0.995
+#: At most this many cards in a row from one category (or one merchant), when others are
+#: available.
 MAX_CATEGORY_RUN = 3
 # Cold feeds: how many recent cards count, and what each same-category card costs.
 COLD_CATEGORY_MEMORY = 6
 COLD_REPEAT_PENALTY = 0.05
-#: Discovery avoids the categories of this many last cards.
+#: Discovery avoids the categories and merchants of this many last cards.
 DISCOVERY_CATEGORY_MEMORY = 2
+#: The most popular products kept in order for cold shoppers (see ``_popular_ranking``).
+POPULAR_CACHE = 4096
+#: Discovery draws among this many eligible under-exposed products, sampled at random.
+DISCOVERY_POOL = 8
+#: ... and this many times more for a shopper on a losing streak.
+LOST_POOL_FACTOR = 4
+#: Under-exposed: shown at most as often as this quantile of the available products.
+UNDER_EXPOSED_QUANTILE = 0.75
+#: The exposure cut-off is recomputed after this many impressions (an O(catalog) pass).
+EXPOSURE_CUT_EVERY = 1000
 #: Discovery never offers a near-copy (cosine at least this) of something disliked.
 DISCOVERY_DISLIKE_COSINE = 0.8
 #: Liked products remembered per shopper for "because you liked ...".
-POSITIVE_MEMORY = 50
+POSITIVE_MEMORY = 1000
 
 
 def _key(label: str) -> str:
     """Categories and hashtags compare case-insensitively, with or without ``#``."""
     return label.strip().lstrip("#").casefold()
+
+
+# Diversity works on groups of products: a category or a merchant. Their keys are prefixed
+# so that the two never collide in one "avoid" set.
+def _category_group(category: str) -> str:
+    return "c:" + category
+
+
+def _merchant_group(merchant_id: int) -> str:
+    return f"m:{merchant_id}"
 
 
 def _accepted(
@@ -86,13 +117,16 @@ class _Shortlist:
 
     An exact search for the same query over the same index gives the same ranked list, so
     after an impression or a neutral skip (which do not turn the taste) the next pick only
-    filters this list again instead of scanning the index.
+    filters this list again instead of scanning the index. A taste that moved only a little
+    (``SHORTLIST_COSINE``) reuses it too: it only supplies candidates, which the hybrid
+    score then ranks with the current taste.
     """
 
     key: tuple[object, ...]
     ids: np.ndarray
     scores: np.ndarray
     exhaustive: bool
+    query: np.ndarray | None = None
 
 
 @dataclass
@@ -103,8 +137,13 @@ class _Shopper:
     taste: np.ndarray | None = None
     #: Bumped whenever the taste turns (decay alone only scales it).
     taste_version: int = 0
-    #: Products with positive engagement, most recent last (for "because you liked").
-    positives: OrderedDict[int, None] = field(default_factory=OrderedDict)
+    #: Products with positive engagement, most recent last, with their weight and the
+    #: shopper's reaction count when it happened (for recency and "because you liked").
+    positives: OrderedDict[int, tuple[float, int]] = field(default_factory=OrderedDict)
+    #: Reactions so far (impressions excluded): the clock of recency weights.
+    reactions: int = 0
+    #: The last collaborative scores: (key, product ids ascending, scores, ids best first).
+    collab_cache: tuple[tuple[int, int], np.ndarray, np.ndarray, np.ndarray] | None = None
     seen: set[int] = field(default_factory=set)
     #: Picked but their impression not observed yet: the impression must not count twice.
     pending: set[int] = field(default_factory=set)
@@ -112,13 +151,20 @@ class _Shopper:
     recent_dislikes: deque[int] = field(
         default_factory=lambda: deque(maxlen=signals.DISLIKE_MEMORY)
     )
-    #: Last shown products and their category keys, newest last.
-    recent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_CATEGORY_RUN))
+    #: Last shown products and their (category, merchant) groups, newest last.
+    recent: deque[tuple[int, tuple[str, str]]] = field(
+        default_factory=lambda: deque(maxlen=max(MAX_CATEGORY_RUN, COLD_CATEGORY_MEMORY))
+    )
     #: (as chosen, key) per onboarding interest.
     interests: list[tuple[str, str]] = field(default_factory=list)
     interest_turn: int = 0
     # Caches of vectors, rebuilt when the sets above change.
     dislike_matrix: np.ndarray | None = None
+    #: Recently quick-skipped products, newest last: their neighbourhood tires.
+    recent_skips: deque[int] = field(default_factory=lambda: deque(maxlen=signals.SKIP_MEMORY))
+    skip_matrix: np.ndarray | None = None
+    #: Reactions in a row without a positive one: the feed explores more as it grows.
+    misses: int = 0
     positive_matrix: tuple[np.ndarray, np.ndarray] | None = None
 
 
@@ -126,14 +172,29 @@ class Recommender:
     """The feed's ranking over one catalog, updated live by every reaction."""
 
     def __init__(
-        self, index: VectorIndex, *, discovery_rate: float = 0.1, seed: int | None = None
+        self,
+        index: VectorIndex,
+        *,
+        discovery_rate: float = 0.1,
+        seed: int | None = None,
+        collaborative: CoEngagement | None = None,
+        background_refresh: bool = True,
     ) -> None:
+        """Rank over ``index``. ``collaborative`` defaults to a ``CoEngagement`` with the
+        documented parameters; with ``background_refresh`` its model is rebuilt on a
+        thread of its own, otherwise in line (deterministic: tests, evaluation)."""
         self.index = index
         self.discovery_rate = discovery_rate
+        self.max_merchant_run = MAX_CATEGORY_RUN
         self._rng = np.random.default_rng(seed)
+        self.collab = collaborative if collaborative is not None else CoEngagement()
+        self._background_refresh = background_refresh
+        self._refresher: concurrent.futures.ThreadPoolExecutor | None = None
+        self._refreshing: concurrent.futures.Future[Model] | None = None
         self._products: dict[int, Product] = {}
         self._available: set[int] = set()
         self._by_category: dict[str, set[int]] = {}
+        self._by_merchant: dict[int, set[int]] = {}
         self._by_hashtag: dict[str, set[int]] = {}
         self._category_of: dict[int, str] = {}
         self._clip_seconds: dict[int, float] = {}
@@ -147,6 +208,12 @@ class Recommender:
         self._row_available = np.zeros(0, dtype=bool)
         self._impressions = np.zeros(0, dtype=np.int64)
         self._signal = np.zeros(0, dtype=np.float64)
+        self._likes = np.zeros(0, dtype=np.int64)
+        # (impressions counted when computed, the cut-off), see ``_exposure_cut``.
+        self._exposure: tuple[int, float] | None = None
+        self._impression_count = 0
+        self._popular_cache: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._popular_changes = 0
 
     @property
     def discovery_rate(self) -> float:
@@ -158,6 +225,25 @@ class Recommender:
         if not 0.0 <= rate <= 1.0:
             raise ValueError("discovery_rate must be between 0 and 1")
         self._discovery_rate = float(rate)
+
+    @property
+    def max_merchant_run(self) -> int:
+        """Most cards of one merchant in a row when others are available (0: no limit);
+        settable at run time (the admin panel), between 0 and ``COLD_CATEGORY_MEMORY``."""
+        return self._max_merchant_run
+
+    @max_merchant_run.setter
+    def max_merchant_run(self, run: int) -> None:
+        if not 0 <= run <= max(MAX_CATEGORY_RUN, COLD_CATEGORY_MEMORY):
+            raise ValueError("max_merchant_run must be between 0 and the recent-card memory")
+        self._max_merchant_run = int(run)
+
+    def forget(self, user_id: int) -> None:
+        """Drop what the ranking holds about one shopper (their data was erased)."""
+        self._shoppers.pop(user_id, None)
+        for slot in [slot for slot in self._shortlists if slot[0] == user_id]:
+            del self._shortlists[slot]
+        self.collab.forget(user_id)
 
     # -- catalog -----------------------------------------------------------------------
 
@@ -184,6 +270,8 @@ class Recommender:
         self._products[product.id] = product
         self._link(product)
         row = self._row_of(product.id)
+        if self._row_available[row] != product.available:
+            self._popular_changes += 1
         self._row_available[row] = product.available
         if product.available:
             self._available.add(product.id)
@@ -199,6 +287,7 @@ class Recommender:
         row = self._row.get(product_id)
         if row is not None:
             self._row_available[row] = False
+            self._popular_changes += 1
 
     def set_clip_seconds(self, product_id: int, seconds: float | None) -> None:
         """The length of a product's clip, against which dwell times are judged."""
@@ -213,6 +302,7 @@ class Recommender:
     def _link(self, product: Product) -> None:
         category, tags = self._labels(product)
         self._category_of[product.id] = category
+        self._by_merchant.setdefault(product.merchant_id, set()).add(product.id)
         if category:
             self._by_category.setdefault(category, set()).add(product.id)
             self._interest_vectors.pop(category, None)
@@ -223,6 +313,7 @@ class Recommender:
     def _unlink(self, product: Product) -> None:
         category, tags = self._labels(product)
         self._category_of.pop(product.id, None)
+        self._by_merchant.get(product.merchant_id, set()).discard(product.id)
         if category:
             self._by_category.get(category, set()).discard(product.id)
             self._interest_vectors.pop(category, None)
@@ -241,15 +332,30 @@ class Recommender:
             self._row_available = np.resize(self._row_available, size)
             self._impressions = np.resize(self._impressions, size)
             self._signal = np.resize(self._signal, size)
+            self._likes = np.resize(self._likes, size)
             self._row_available[row:] = False
             self._impressions[row:] = 0
             self._signal[row:] = 0.0
+            self._likes[row:] = 0
         self._row[product_id] = row
         self._row_ids[row] = product_id
+        self.collab.grow(row + 1)
         return row
 
     def _category(self, product_id: int) -> str:
         return self._category_of.get(product_id, "")
+
+    def _groups(self, product_id: int) -> tuple[str, str]:
+        """The diversity groups of a product: its category and its merchant."""
+        product = self._products.get(product_id)
+        merchant = _merchant_group(product.merchant_id) if product is not None else ""
+        category = self._category(product_id)
+        return (_category_group(category) if category else "", merchant)
+
+    def _members(self, group: str) -> set[int]:
+        if group.startswith("m:"):
+            return self._by_merchant.get(int(group[2:]), set())
+        return self._by_category.get(group[2:], set())
 
     # -- shoppers ----------------------------------------------------------------------
 
@@ -290,9 +396,12 @@ class Recommender:
         shopper = self._shopper(reaction.user_id)
         product_id = reaction.product_id
         row = self._row.get(product_id)
+        if row is not None:
+            self._popular_changes += 1
         if reaction.kind is EventKind.IMPRESSION:
             if row is not None:
                 self._impressions[row] += 1
+                self._impression_count += 1
             self._mark_shown(shopper, product_id)
             return
 
@@ -304,8 +413,30 @@ class Recommender:
             weight = 0.0
         if row is not None:
             self._signal[row] += weight
+            if reaction.kind in signals.POSITIVE_KINDS:
+                self._likes[row] += 1
+            collab_weight = (
+                weight
+                if reaction.kind in signals.POSITIVE_KINDS
+                else signals.COLLAB_TAKE_BACK.get(reaction.kind, 0.0)
+            )
+            self.collab.record(reaction.user_id, row, collab_weight)
+            if collab_weight:
+                shopper.collab_cache = None
+        shopper.reactions += 1
         shopper.seen.add(product_id)
 
+        if reaction.kind in signals.POSITIVE_KINDS:
+            shopper.misses = 0
+        elif weight <= 0:
+            shopper.misses += 1
+            if shopper.misses > signals.MISS_GRACE:
+                self._fade(shopper, signals.STREAK_DECAY)
+        if reaction.kind is EventKind.SKIP and weight < 0:
+            if product_id in shopper.recent_skips:
+                shopper.recent_skips.remove(product_id)
+            shopper.recent_skips.append(product_id)
+            shopper.skip_matrix = None
         if reaction.kind is EventKind.DISLIKE:
             shopper.disliked.add(product_id)
             if product_id in shopper.recent_dislikes:
@@ -317,7 +448,9 @@ class Recommender:
                 del shopper.positives[product_id]
                 shopper.positive_matrix = None
         elif reaction.kind in signals.POSITIVE_KINDS:
-            shopper.positives[product_id] = None
+            previous = shopper.positives.get(product_id)
+            total = weight + (self._decayed(shopper, previous) if previous else 0.0)
+            shopper.positives[product_id] = (total, shopper.reactions)
             shopper.positives.move_to_end(product_id)
             while len(shopper.positives) > POSITIVE_MEMORY:
                 shopper.positives.popitem(last=False)
@@ -343,7 +476,20 @@ class Recommender:
             # next_pick started live, replayed.
             self._new_cycle(shopper)
         shopper.seen.add(product_id)
-        shopper.recent.append((product_id, self._category(product_id)))
+        shopper.recent.append((product_id, self._groups(product_id)))
+
+    @staticmethod
+    def _fade(shopper: _Shopper, factor: float) -> None:
+        """Scale down everything the shopper's past says (taste and positives' weights)."""
+        if shopper.taste is not None:
+            shopper.taste *= factor
+        for pid, (weight, at) in shopper.positives.items():
+            shopper.positives[pid] = (weight * factor, at)
+
+    @staticmethod
+    def _decayed(shopper: _Shopper, entry: tuple[float, int]) -> float:
+        weight, at = entry
+        return weight * signals.CF_DECAY ** (shopper.reactions - at)
 
     def _has_unseen(self, shopper: _Shopper) -> bool:
         return any(
@@ -364,6 +510,7 @@ class Recommender:
         """
         if not self._available:
             return None
+        self._maintain()
         shopper = self._shopper(user_id)
         pick = self._pick(shopper)
         if pick is None:
@@ -382,25 +529,37 @@ class Recommender:
             return None
         shopper.seen.add(pick.product_id)
         shopper.pending.add(pick.product_id)
-        shopper.recent.append((pick.product_id, self._category(pick.product_id)))
+        shopper.recent.append((pick.product_id, self._groups(pick.product_id)))
         return pick
 
+    def _explore_rate(self, shopper: _Shopper) -> float:
+        """The discovery rate, raised while the shopper keeps passing on what they get:
+        the feed has lost them (a change of taste, a wrong guess) and must look wider."""
+        rate = self._discovery_rate
+        if rate <= 0.0:
+            return 0.0
+        streak = shopper.misses - signals.MISS_GRACE
+        if streak > 0:
+            rate = max(rate, min(signals.MAX_EXPLORE_RATE, streak * signals.EXPLORE_STEP))
+        return rate
+
     def _pick(self, shopper: _Shopper) -> Pick | None:
-        if self._discovery_rate > 0.0 and self._rng.random() < self._discovery_rate:
+        rate = self._explore_rate(shopper)
+        if rate > 0.0 and self._rng.random() < rate:
             pick = self._discovery(shopper)
             if pick is not None:
                 return pick
-        categories = [category for _, category in shopper.recent]
-        run = (
-            {categories[-1]}
-            if len(categories) >= MAX_CATEGORY_RUN
-            and categories[-1]
-            and len(set(categories[-MAX_CATEGORY_RUN:])) == 1
-            else set()
-        )
-        for avoid in [run, set()] if run else [set()]:
+        run: set[str] = set()
+        for position, limit in enumerate((MAX_CATEGORY_RUN, self._max_merchant_run)):
+            last = [groups[position] for _, groups in list(shopper.recent)[-limit:]]
+            if limit and len(last) == limit and len(set(last)) == 1 and last[-1]:
+                run.add(last[-1])
+        # Avoid both runs if possible, else either one (a one-merchant shop still varies its
+        # categories), else none.
+        options = [run, *({group} for group in sorted(run) if len(run) > 1)] if run else []
+        for avoid in [*options, set()]:
             pick = (
-                self._similar_to_liked(shopper, avoid)
+                self._personal(shopper, avoid)
                 or self._interest(shopper, avoid)
                 or self._popular(shopper, avoid)
             )
@@ -412,11 +571,12 @@ class Recommender:
         available, seen, disliked = self._available, shopper.seen, shopper.disliked
         if not avoid:
             return lambda pid: pid in available and pid not in seen and pid not in disliked
+        groups = self._groups
         return lambda pid: (
             pid in available
             and pid not in seen
             and pid not in disliked
-            and self._category(pid) not in avoid
+            and not avoid.intersection(groups(pid))
         )
 
     def _nearest(
@@ -429,6 +589,7 @@ class Recommender:
         key: tuple[object, ...] = (),
         seen: int = 0,
         avoid: set[str] | frozenset[str] = frozenset(),
+        drifting: bool = False,
     ) -> list[tuple[int, float]]:
         """Up to ``want`` accepted products nearest to ``query``, best first.
 
@@ -436,7 +597,8 @@ class Recommender:
         ``slot`` (shopper, purpose), the ranked list is kept there under ``key``, which must
         identify the query, and reused while the index is unchanged; ``seen`` sizes the
         first fetch. Products of the ``avoid`` categories are left out by the index itself:
-        when the taste sits in that category, they are exactly the nearest ones.
+        when the taste sits in that category, they are exactly the nearest ones. With
+        ``drifting``, a kept list is reused for a query within ``SHORTLIST_COSINE`` of its own.
         """
         total = len(self.index)
         if total == 0:
@@ -444,9 +606,17 @@ class Recommender:
         full_key = (*key, tuple(sorted(avoid)), self.index.version)
         exclude: list[int] | None = None
         if avoid:
-            exclude = [pid for c in avoid for pid in self._by_category.get(c, ())]
+            exclude = [pid for group in avoid for pid in self._members(group)]
         cached = self._shortlists.get(slot) if slot is not None else None
-        if slot is not None and cached is not None and cached.key == full_key:
+        if (
+            slot is not None
+            and cached is not None
+            and cached.key == full_key
+            and (
+                not drifting
+                or (cached.query is not None and float(cached.query @ query) >= SHORTLIST_COSINE)
+            )
+        ):
             self._shortlists.move_to_end(slot)
             found = _accepted(cached.ids, cached.scores, accept, want)
             if len(found) >= want or cached.exhaustive:
@@ -467,6 +637,7 @@ class Recommender:
                     row_ids[:SHORTLIST_LENGTH],
                     row_scores[:SHORTLIST_LENGTH],
                     exhaustive and kept,
+                    query if drifting else None,
                 )
                 self._shortlists.move_to_end(slot)
                 while len(self._shortlists) > SHORTLIST_CACHE:
@@ -492,6 +663,19 @@ class Recommender:
         share = np.clip((closest - floor) / (1.0 - floor), 0.0, None)
         return np.asarray(signals.DISLIKE_NEIGHBOUR_PENALTY * share, dtype=np.float64)
 
+    def _skip_penalty(self, shopper: _Shopper, vectors: np.ndarray) -> np.ndarray:
+        """Fatigue: each recent quick skip pushes its neighbourhood down a little; several
+        in one area add up (see ``signals.SKIP_NEIGHBOUR_PENALTY``)."""
+        if not shopper.recent_skips or len(vectors) == 0:
+            return np.zeros(len(vectors))
+        if shopper.skip_matrix is None:
+            shopper.skip_matrix = self.index.vectors(list(shopper.recent_skips))[1]
+        if len(shopper.skip_matrix) == 0:
+            return np.zeros(len(vectors))
+        floor = signals.DISLIKE_NEIGHBOUR_FLOOR
+        share = np.clip((vectors @ shopper.skip_matrix.T - floor) / (1.0 - floor), 0.0, None)
+        return np.asarray(signals.SKIP_NEIGHBOUR_PENALTY * share.sum(axis=1), dtype=np.float64)
+
     def _want(self, shopper: _Shopper) -> int:
         # Without dislikes there is nothing to rerank: the nearest eligible product wins.
         return RERANK if shopper.recent_dislikes else 1
@@ -510,30 +694,156 @@ class Recommender:
         scored = [(pid, score - float(penalty.get(pid, 0.0))) for pid, score in candidates]
         return max(scored, key=lambda item: item[1])
 
-    def _similar_to_liked(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
-        if not shopper.positives or shopper.taste is None:
+    def _query(self, shopper: _Shopper) -> np.ndarray | None:
+        if shopper.taste is None:
             return None
         norm = float(np.linalg.norm(shopper.taste))
         if norm < 1e-9:
             return None
-        query = (shopper.taste / norm).astype(np.float32)
-        candidates = self._nearest(
-            query,
-            self._eligible(shopper, avoid),
-            self._want(shopper),
-            slot=(shopper.user_id, "taste"),
-            key=(shopper.taste_version,),
-            seen=len(shopper.seen) + len(shopper.disliked),
-            avoid=avoid,
-        )
-        best = self._rerank(shopper, candidates)
-        if best is None:
+        return (shopper.taste / norm).astype(np.float32)
+
+    def _collab_scores(self, shopper: _Shopper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(product ids ascending, raw scores, ids best first)`` from the collaborative
+        model, cached until the shopper engages again or the model changes."""
+        key = (shopper.reactions, self.collab.version)
+        cached = shopper.collab_cache
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2], cached[3]
+        positives = [(pid, entry) for pid, entry in shopper.positives.items() if pid in self._row]
+        empty = np.zeros(0, dtype=np.int64)
+        if not positives:
+            result: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, np.zeros(0), empty)
+        else:
+            rows = np.array([self._row[pid] for pid, _ in positives], dtype=np.int64)
+            weights = np.array([self._decayed(shopper, entry) for _, entry in positives])
+            score_rows, scores = self.collab.scores(rows, weights)
+            ids = self._row_ids[score_rows]
+            order = np.argsort(ids)
+            ids, scores = ids[order], scores[order]
+            keep = scores > 0
+            ids, scores = ids[keep], scores[keep]
+            result = (ids, scores, ids[np.argsort(-scores, kind="stable")])
+        shopper.collab_cache = (key, *result)
+        return result
+
+    def _score(
+        self,
+        shopper: _Shopper,
+        candidates: Sequence[int],
+        query: np.ndarray | None,
+        collab: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The hybrid score of each candidate, as in ``signals``: ``(ids, total, content
+        part, collaborative part)``, for those of ``candidates`` that have a vector."""
+        ids, vectors = self.index.vectors(candidates)
+        content = np.zeros(len(ids))
+        if query is not None and len(ids):
+            content = signals.W_CONTENT * (vectors @ query).astype(np.float64)
+        collab_part = np.zeros(len(ids))
+        collab_ids, collab_scores, _ = collab
+        if len(collab_ids) and len(ids):
+            at = np.clip(np.searchsorted(collab_ids, ids), 0, len(collab_ids) - 1)
+            found = collab_ids[at] == ids
+            collab_part[found] = (
+                signals.W_COLLAB * collab_scores[at[found]] / self._collab_norm(shopper)
+            )
+        total = content + collab_part
+        if shopper.recent_dislikes and len(ids):
+            total = total - self._dislike_penalty(shopper, vectors)
+        if shopper.recent_skips and len(ids):
+            total = total - self._skip_penalty(shopper, vectors)
+        return ids, total, content, collab_part
+
+    def _collab_norm(self, shopper: _Shopper) -> float:
+        """What a collaborative score is divided by: the score of a product every positive
+        of the shopper points to with a typical strong weight. A product a single positive
+        points to scores little; one that all of them agree on scores about 1."""
+        total = sum(self._decayed(shopper, entry) for entry in shopper.positives.values())
+        return max(total, 1.0) * self.collab.model.scale * signals.COLLAB_AGREEMENT
+
+    def _personal(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
+        """The best hybrid pick for a shopper who has engaged with something."""
+        if not shopper.positives:
             return None
-        pid, score = best
+        query = self._query(shopper)
+        collab = self._collab_scores(shopper)
+        if query is None and not len(collab[0]):
+            return None
+        eligible = self._eligible(shopper, avoid)
+        candidates = self._candidates(shopper, eligible, avoid, query, collab, RERANK)
+        if not candidates:
+            return None
+        ids, total, content, collab_part = self._score(shopper, candidates, query, collab)
+        if not len(ids):
+            return None
+        best = int(np.argmax(total))
+        return self._explain(shopper, int(ids[best]), total[best], content[best], collab_part[best])
+
+    def _candidates(
+        self,
+        shopper: _Shopper,
+        accept: Callable[[int], bool],
+        avoid: set[str],
+        query: np.ndarray | None,
+        collab: tuple[np.ndarray, np.ndarray, np.ndarray],
+        want: int,
+    ) -> list[int]:
+        """Up to ``want`` accepted products nearest the taste, and up to ``want`` with the
+        highest collaborative scores: the best hybrid score is among them, since a product
+        in neither has a lower content score than the first and a lower collaborative
+        score than the second."""
+        found: dict[int, None] = {}
+        if query is not None:
+            nearest = self._nearest(
+                query,
+                accept,
+                want,
+                slot=(shopper.user_id, "taste"),
+                seen=len(shopper.seen) + len(shopper.disliked),
+                avoid=avoid,
+                drifting=True,
+            )
+            found.update((pid, None) for pid, _ in nearest)
+        taken = 0
+        for pid in collab[2].tolist():
+            if accept(pid):
+                found[pid] = None
+                taken += 1
+                if taken >= want:
+                    break
+        return list(found)
+
+    def _explain(
+        self, shopper: _Shopper, pid: int, total: float, content: float, collab: float
+    ) -> Pick:
+        """The pick with the reason that carried it: the side of the score that weighed more."""
+        if collab > content and collab > 0:
+            because = self._collab_because(shopper, pid)
+            if because is not None:
+                return Pick(
+                    pid, ReasonKind.OTHERS_LIKED, because_product_id=because, score=float(total)
+                )
         return Pick(
-            pid, ReasonKind.SIMILAR_TO_LIKED, because_product_id=self._because(shopper, pid),
-            score=score,
-        )  # fmt: skip
+            pid,
+            ReasonKind.SIMILAR_TO_LIKED,
+            because_product_id=self._because(shopper, pid),
+            score=float(total),
+        )
+
+    def _collab_because(self, shopper: _Shopper, product_id: int) -> int | None:
+        """The shopper's positive whose fans did most to put ``product_id`` here."""
+        target = self._row.get(product_id)
+        if target is None:
+            return None
+        best, best_value = None, 0.0
+        for pid, entry in shopper.positives.items():
+            row = self._row.get(pid)
+            if row is None:
+                continue
+            value = self._decayed(shopper, entry) * self.collab.strength(row, target)
+            if value > best_value:
+                best, best_value = pid, value
+        return best
 
     def _because(self, shopper: _Shopper, product_id: int) -> int | None:
         """The liked product most similar to ``product_id`` (the latest like if unknown)."""
@@ -625,20 +935,49 @@ class Recommender:
                     break
         return found
 
-    def _popular(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
+    def _popular_ranking(self) -> tuple[np.ndarray, np.ndarray]:
+        """Popularity per row and the ``POPULAR_CACHE`` most popular rows, best first.
+
+        Recomputed (an O(catalog) pass) once per hundredth of the catalog's size in
+        changes, so at a million products a cold shopper's pick does not sort a million
+        scores, while the chart of a shop under a hundred products is always exact.
+        """
         n = len(self._row)
+        cached = self._popular_cache
+        if cached is not None and cached[0] == n and self._popular_changes < max(1, n // 100):
+            return cached[1], cached[2]
         score = self._signal[:n] / (self._impressions[:n] + signals.POPULARITY_PRIOR_IMPRESSIONS)
         # Equal scores (a cold catalog) would follow insertion order, i.e. one merchant's
         # whole range in a row. Exact ties are broken by a fixed scramble of the rows
         # (golden-ratio steps), not by the random generator, so a replay stays identical.
         scramble = (np.arange(n) * 0.6180339887498949) % 1.0
         keys = -score + 1e-9 * scramble
-        found = self._first(shopper, keys, self._eligible(shopper, avoid), RERANK)
+        keys[~self._row_available[:n]] = np.inf
+        top = min(n, POPULAR_CACHE)
+        order = np.argpartition(keys, top - 1)[:top] if top < n else np.arange(n)
+        order = order[np.argsort(keys[order], kind="stable")]
+        self._popular_cache = (n, score, order)
+        self._popular_changes = 0
+        return score, order
+
+    def _popular(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
+        score, order = self._popular_ranking()
+        accept = self._eligible(shopper, avoid)
+        found: list[int] = []
+        for pid in self._row_ids[order].tolist():
+            if accept(pid):
+                found.append(pid)
+                if len(found) >= RERANK:
+                    break
+        if len(found) < RERANK and len(order) < len(score):
+            # The shopper has seen most of the chart: the rest of the catalog, in order.
+            scramble = (np.arange(len(score)) * 0.6180339887498949) % 1.0
+            found = self._first(shopper, -score + 1e-9 * scramble, accept, RERANK)
         if not found:
             return None
         # A shopper with no taste yet should see the breadth of the catalog: every recent
         # card of the same category makes a popular product a little less attractive.
-        recent = Counter(c for _, c in list(shopper.recent)[-COLD_CATEGORY_MEMORY:] if c)
+        recent = Counter(g[0][2:] for _, g in list(shopper.recent)[-COLD_CATEGORY_MEMORY:] if g[0])
         candidates = sorted(
             (
                 (
@@ -654,25 +993,200 @@ class Recommender:
         assert best is not None
         return Pick(best[0], ReasonKind.POPULAR, score=best[1])
 
-    def _discovery(self, shopper: _Shopper) -> Pick | None:
+    def _exposure_cut(self) -> float:
+        """How often an under-exposed product has been shown at most (cached)."""
+        cached = self._exposure
+        if cached is not None and self._impression_count - cached[0] < EXPOSURE_CUT_EVERY:
+            return cached[1]
         n = len(self._row)
+        shown = self._impressions[:n][self._row_available[:n]]
+        cut = float(np.quantile(shown, UNDER_EXPOSED_QUANTILE)) if len(shown) else 0.0
+        self._exposure = (self._impression_count, cut)
+        return cut
+
+    def _discovery_pool(
+        self, shopper: _Shopper, accept: Callable[[int], bool], size: int = DISCOVERY_POOL
+    ) -> list[int]:
+        """Up to ``size`` eligible under-exposed products, at random.
+
+        Sampled rows rather than a scan, so a discovery pick costs the same at a million
+        products; when sampling finds too few (a small catalog, mostly seen), the least
+        shown eligible products fill the pool.
+        """
+        n = len(self._row)
+        cut = self._exposure_cut()
+        pool: dict[int, None] = {}
+        for _ in range(4):
+            rows = np.unique(self._rng.integers(0, n, size=4 * size))
+            self._rng.shuffle(rows)
+            rows = rows[self._row_available[rows] & (self._impressions[rows] <= cut)]
+            for pid in self._row_ids[rows].tolist():
+                if pid not in pool and accept(pid):
+                    pool[pid] = None
+                    if len(pool) >= size:
+                        return list(pool)
         # Least shown first; noise below one impression shuffles products shown equally.
         keys = self._impressions[:n] + 0.5 * self._rng.random(n)
-        recent = {c for _, c in list(shopper.recent)[-DISCOVERY_CATEGORY_MEMORY:] if c}
+        for pid in self._first(
+            shopper, keys, lambda p: p not in pool and accept(p), size - len(pool)
+        ):
+            pool[pid] = None
+        return list(pool)
+
+    def _discovery(self, shopper: _Shopper) -> Pick | None:
+        """Thompson sampling on like-rates among eligible under-exposed products, never of
+        the category or merchant of the last cards when others are available."""
+        recent = {
+            group
+            for _, groups in list(shopper.recent)[-DISCOVERY_CATEGORY_MEMORY:]
+            for group in groups
+            if group
+        }
         for avoid in [recent, set()] if recent else [set()]:
-            found = self._first(shopper, keys, self._eligible(shopper, avoid), 8)
-            if not found:
+            # A shopper the feed has lost gets a wider pool: with the fatigue penalty below,
+            # the draw then sweeps areas not tried yet instead of landing anywhere.
+            size = DISCOVERY_POOL * (LOST_POOL_FACTOR if shopper.misses > signals.MISS_GRACE else 1)
+            pool = self._discovery_pool(shopper, self._eligible(shopper, avoid), size)
+            if not pool:
                 continue
-            pid = found[0]
+            rows = np.array([self._row[pid] for pid in pool], dtype=np.int64)
+            likes = self._likes[rows].astype(np.float64)
+            misses = np.maximum(self._impressions[rows] - likes, 0.0)
+            draws = self._rng.beta(
+                signals.DISCOVERY_PRIOR_LIKES + likes, signals.DISCOVERY_PRIOR_MISSES + misses
+            )
+            if shopper.recent_skips:
+                # Exploring where the shopper just passed three times is not exploring.
+                _, vectors = self.index.vectors(pool)
+                if len(vectors) == len(pool):
+                    draws = draws - signals.DISCOVERY_FATIGUE * self._skip_penalty(shopper, vectors)
+            order = [pool[i] for i in np.argsort(-draws, kind="stable").tolist()]
+            pid = order[0]
             dislikes = self._dislikes(shopper) if shopper.recent_dislikes else None
             if dislikes is not None and len(dislikes):
                 # Random is fine; a near-copy of what was just rejected is not.
-                ids, vectors = self.index.vectors(found)
+                ids, vectors = self.index.vectors(order)
                 near = (vectors @ dislikes.T).max(axis=1) >= DISCOVERY_DISLIKE_COSINE
                 close = set(ids[near].tolist())
-                pid = next((p for p in found if p not in close), pid)
+                pid = next((p for p in order if p not in close), pid)
             return Pick(pid, ReasonKind.DISCOVERY)
         return None
+
+    # -- the collaborative model -------------------------------------------------------
+
+    def _maintain(self) -> None:
+        """Install a finished background refresh; start one when enough has changed."""
+        future = self._refreshing
+        if future is not None and future.done():
+            self._refreshing = None
+            try:
+                self.collab.install(future.result())
+            except Exception:
+                log.exception("collaborative refresh failed; keeping the previous model")
+        if self._refreshing is None and self.collab.needs_refresh():
+            if not self._background_refresh:
+                self.collab.refresh()
+                return
+            if self._refresher is None:
+                self._refresher = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="reelcart-collab"
+                )
+            self._refreshing = self._refresher.submit(self.collab.build, self.collab.snapshot())
+
+    def refresh_collaborative(self) -> None:
+        """Rebuild the collaborative model now, in line (start-up, tests, evaluation)."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            self._refreshing = None
+        self.collab.refresh()
+
+    def replay(self, reactions: Iterable[Reaction]) -> int:
+        """Observe a whole event log (start-up), building the collaborative model once at
+        its end instead of counting live pairs all along. Returns how many were replayed."""
+        count = 0
+        self.collab.live = False
+        try:
+            for reaction in reactions:
+                self.observe(reaction)
+                count += 1
+        finally:
+            self.collab.live = True
+        self.refresh_collaborative()
+        return count
+
+    def close(self) -> None:
+        """Stop the background refresh thread, if one was started."""
+        if self._refresher is not None:
+            self._refresher.shutdown(wait=False, cancel_futures=True)
+            self._refresher = None
+
+    # -- lists -------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        *,
+        among: Iterable[int] | None = None,
+        discovery: bool = False,
+    ) -> list[Pick]:
+        """The shopper's top ``k`` by the same hybrid score the feed picks with, best first.
+
+        For lists (evaluation, a "for you" page): no feed sequencing (category runs) and no
+        state change. Seen, disliked and unavailable products are left out. ``among``
+        restricts the ranking to those products. With ``discovery``, the last
+        ``round(k * discovery_rate)`` places go to discovery picks (drawn as the feed draws
+        them). A shopper with no engagement gets popular products.
+        """
+        shopper = self._shoppers.get(user_id) or _Shopper(user_id)
+        self._maintain()
+        explore = round(k * self._discovery_rate) if discovery else 0
+        exploit = k - explore
+        members = set(among) if among is not None else None
+        base = self._eligible(shopper, set())
+        accept = base if members is None else _within(members, base)
+        picks: list[Pick] = []
+        if shopper.positives:
+            query = self._query(shopper)
+            collab = self._collab_scores(shopper)
+            if members is not None:
+                candidates = [pid for pid in members if accept(pid)]
+            else:
+                candidates = self._candidates(
+                    shopper, accept, set(), query, collab, exploit + RERANK
+                )
+            ids, total, content, collab_part = self._score(shopper, candidates, query, collab)
+            for i in np.argsort(-total, kind="stable")[:exploit].tolist():
+                picks.append(
+                    self._explain(shopper, int(ids[i]), total[i], content[i], collab_part[i])
+                )
+        if len(picks) < exploit:
+            chosen = {p.product_id for p in picks}
+            n = len(self._row)
+            score = self._signal[:n] / (
+                self._impressions[:n] + signals.POPULARITY_PRIOR_IMPRESSIONS
+            )
+            found = self._first(
+                shopper, -score, lambda pid: accept(pid) and pid not in chosen, exploit
+            )
+            picks.extend(Pick(pid, ReasonKind.POPULAR) for pid in found[: exploit - len(picks)])
+        if explore:
+            # Discovery draws as in the feed, from a copy of the shopper that also counts
+            # the products already on the list as seen.
+            probe = _Shopper(
+                user_id,
+                seen=shopper.seen | {p.product_id for p in picks},
+                disliked=shopper.disliked,
+                recent_dislikes=shopper.recent_dislikes,
+                dislike_matrix=shopper.dislike_matrix,
+            )
+            while len(picks) < k:
+                pick = self._discovery(probe)
+                if pick is None or (members is not None and pick.product_id not in members):
+                    break
+                picks.append(pick)
+                probe.seen.add(pick.product_id)
+        return picks
 
     # -- search ------------------------------------------------------------------------
 

@@ -103,9 +103,15 @@ class SimulatedUser:
             content["entities" if key == "text" else "caption_entities"] = entities
         return content
 
-    async def send_text(self, text: str) -> JSON:
-        """Write ``text`` to the bot; returns the user's Message."""
-        return self._send(self._text_content(text))
+    async def send_text(self, text: str, *, reply_to: MessageRef | None = None) -> JSON:
+        """Write ``text`` to the bot, as a reply to one of its messages with ``reply_to``
+        (e.g. answering a ForceReply prompt); returns the user's Message."""
+        content = self._text_content(text)
+        if reply_to is not None:
+            replied = dict(self._current(reply_to).data)
+            replied.pop("reply_to_message", None)  # Telegram nests only one level
+            content["reply_to_message"] = replied
+        return self._send(content)
 
     async def send_command(self, command: str, args: str = "") -> JSON:
         """Send ``/command args`` with its bot_command entity (``/start payload`` too)."""

@@ -11,9 +11,10 @@ import asyncio
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelcart.catalog.backoffice import approve_products
 from reelcart.catalog.importer import CatalogImporter, ImportReport, ProgressFn
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
@@ -22,7 +23,15 @@ from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
 from reelcart.embeddings.pipeline import ProductEmbedder
 from reelcart.ranking.recommender import Recommender
+from reelcart.services.admin import AdminService
+from reelcart.services.broadcast import BroadcastService
 from reelcart.services.feed import FeedService, RankingThread
+from reelcart.services.links import ShopLinks
+from reelcart.services.merchants import MerchantService, attach_url_clips
+from reelcart.services.orders import OrderService
+from reelcart.services.privacy import PrivacyService
+from reelcart.services.signing import root_secret
+from reelcart.services.stats import StatsService
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,13 @@ class Shop:
     ranking: RankingThread
     feed: FeedService
     importer: CatalogImporter
+    orders: OrderService = field(init=False)
+    links: ShopLinks = field(init=False)
+    merchants: MerchantService = field(init=False)
+    admin: AdminService = field(init=False)
+    broadcasts: BroadcastService = field(init=False)
+    stats: StatsService = field(init=False)
+    privacy: PrivacyService = field(init=False)
 
     @classmethod
     def open(
@@ -54,10 +70,8 @@ class Shop:
         for user in db.call(Store.all_users):
             if user.interests:
                 recommender.set_interests(user.id, list(user.interests))
-        replayed = 0
-        for reaction in db.call(lambda store: list(store.iter_events())):
-            recommender.observe(reaction)
-            replayed += 1
+        # One pass over the log; the collaborative model is built once at its end.
+        replayed = recommender.replay(db.call(lambda store: list(store.iter_events())))
         log.info(
             "shop open: %d products, %d vectors, %d events replayed",
             len(products),
@@ -68,12 +82,25 @@ class Shop:
         feed = FeedService(db, ranking, encoder)
         shop = cls(settings, db, encoder, embedder, ranking, feed, None)  # type: ignore[arg-type]
         shop.importer = CatalogImporter(db, on_changed=shop._products_changed)
+        secret = root_secret(settings)
+        shop.orders = OrderService(db, ranking, settings, secret)
+        shop.links = ShopLinks(feed, settings.public_url, secret)
+        # Clips merchants send are kept beside the database (not named after its file:
+        # tools treat ``<db>*`` as the database's own files).
+        clips_dir = settings.db_path.with_name(settings.db_path.stem + "-clips")
+        shop.merchants = MerchantService(db, ranking, shop.refresh_products, clips_dir)
+        shop.admin = AdminService(db, ranking, settings.admin_ids, settings.discovery_rate)
+        shop.admin.load()  # bans, and the settings saved from the admin panel
+        shop.broadcasts = BroadcastService(db)
+        shop.stats = StatsService(db)
+        shop.privacy = PrivacyService(db, ranking, anonymize_orders=shop.orders.anonymize)
         return shop
 
     def close(self) -> None:
         """Finish queued work, persist the index, close the database."""
         self.feed.close()
         self.ranking.call(lambda rec: rec.index.save(self.settings.index_path))
+        self.ranking.call(Recommender.close)
         self.ranking.close()
         self.db.close()
 
@@ -82,13 +109,33 @@ class Shop:
     def import_file(
         self, path: Path, merchant: str, progress: ProgressFn | None = None
     ) -> ImportReport:
-        """Import a catalog file (blocking: the CLI, or a thread in the bot)."""
-        return self.importer.import_path(path, merchant, progress)
+        """Import a catalog file as the operator (blocking: the CLI).
+
+        The operator is trusted: what the file creates or changes is approved at once,
+        even for a merchant whose own uploads wait for moderation.
+        """
+        report = self.importer.import_path(path, merchant, progress)
+        self.db.call(attach_url_clips, report.changed_ids)
+        if self.db.call(approve_products, report.changed_ids, None):
+            changed = self.db.call(Store.get_products, report.changed_ids)
+            self.refresh_products(list(changed.values()))
+        return report
 
     def import_bytes(
         self, data: bytes, filename: str, merchant: str, progress: ProgressFn | None = None
     ) -> ImportReport:
-        return self.importer.import_bytes(data, filename, merchant, progress)
+        """Import a catalog file's bytes (blocking: a thread in the bot, the demo).
+
+        Products of an untrusted merchant wait for moderation; ``video_url`` links become
+        clips.
+        """
+        report = self.importer.import_bytes(data, filename, merchant, progress)
+        self.db.call(attach_url_clips, report.changed_ids)
+        return report
+
+    def refresh_products(self, products: list[Product]) -> None:
+        """Bring the index and the ranking in line with changed products (blocking)."""
+        self._products_changed(products, lambda stage, done, total: None)
 
     def _products_changed(self, products: list[Product], progress: ProgressFn) -> None:
         """Embed changed products (this thread), then index them (the ranking thread)."""

@@ -1,0 +1,424 @@
+"""What the data says: shop statistics, creators' referrals, and a person's own data.
+
+Statistics read the event log and, when the commerce schema has it, the ``orders`` table
+(paid orders, refunded ones left out); without it purchases come from ``buy`` events.
+Functions take the ``Store`` first and run on the database thread.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from reelcart.catalog.backoffice import rows, scalar
+from reelcart.catalog.store import Store
+
+DAY = 86_400.0
+#: A purchase counts for a creator if the buyer opened the creator's link this recently.
+ATTRIBUTION_WINDOW = 30 * DAY
+_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_SWIPES = ("like", "dislike", "skip")
+
+# -- referrals ---------------------------------------------------------------------------
+
+
+def referral_code(store: Store, user_id: int) -> str:
+    """The user's creator code (made on first use): 8 characters of ``[a-z2-9]``."""
+    found = scalar(store, "SELECT code FROM referral_codes WHERE user_id = ?", [user_id])
+    if found is not None:
+        return str(found)
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        cursor = store.db.execute(
+            "INSERT OR IGNORE INTO referral_codes (user_id, code, created_at) VALUES (?, ?, ?)",
+            [user_id, code, time.time()],
+        )
+        if cursor.rowcount == 1:
+            return code
+        again = scalar(store, "SELECT code FROM referral_codes WHERE user_id = ?", [user_id])
+        if again is not None:
+            return str(again)
+
+
+def record_referral_click(store: Store, code: str, visitor_id: int, product_id: int) -> bool:
+    """A visitor opened a product through a creator's link; False if it does not count
+    (unknown code, the creator's own click, an unknown product)."""
+    creator = scalar(store, "SELECT user_id FROM referral_codes WHERE code = ?", [code])
+    merchant = scalar(store, "SELECT merchant_id FROM products WHERE id = ?", [product_id])
+    if creator is None or merchant is None or int(creator) == visitor_id:
+        return False
+    store.db.execute(
+        "INSERT INTO referral_clicks (creator_id, visitor_id, product_id, merchant_id, at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [creator, visitor_id, product_id, merchant, time.time()],
+    )
+    return True
+
+
+# -- statistics --------------------------------------------------------------------------
+
+
+@dataclass
+class Metrics:
+    """Counts over a period for one product, or a whole shop."""
+
+    impressions: int = 0
+    likes: int = 0
+    dwell_total_ms: int = 0
+    dwell_count: int = 0
+    shop_clicks: int = 0
+    shares: int = 0
+    purchases: int = 0
+    revenue: dict[str, int] = field(default_factory=dict)
+    referral_clicks: int = 0
+    referred_purchases: int = 0
+
+    @property
+    def avg_dwell_ms(self) -> int | None:
+        """Mean time a card stayed on screen before the shopper swiped it."""
+        return round(self.dwell_total_ms / self.dwell_count) if self.dwell_count else None
+
+    @property
+    def conversion(self) -> float | None:
+        """Purchases per impression."""
+        return self.purchases / self.impressions if self.impressions else None
+
+    def add(self, other: Metrics) -> None:
+        for name in (
+            "impressions",
+            "likes",
+            "dwell_total_ms",
+            "dwell_count",
+            "shop_clicks",
+            "shares",
+            "purchases",
+            "referral_clicks",
+            "referred_purchases",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for currency, minor in other.revenue.items():
+            self.revenue[currency] = self.revenue.get(currency, 0) + minor
+
+
+@dataclass(frozen=True)
+class ProductMetrics:
+    product_id: int
+    title: str
+    deleted: bool
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """One day of the trend (``day`` counts from the start of the period)."""
+
+    day: int
+    impressions: int
+    likes: int
+    purchases: int
+
+
+@dataclass(frozen=True)
+class CreatorMetrics:
+    creator_id: int
+    name: str
+    clicks: int
+    purchases: int
+
+
+@dataclass(frozen=True)
+class ShopCounts:
+    """Whole-shop numbers for the admins."""
+
+    users: int
+    new_users: int
+    active_users: int
+    merchants: int
+    applications: int
+    pending_products: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    """Statistics of one merchant (or the whole shop) over ``[since, until)``."""
+
+    since: float
+    until: float
+    days: int
+    overall: Metrics
+    products: list[ProductMetrics]
+    daily: list[DayPoint]
+    creators: list[CreatorMetrics]
+    purchases_from: str
+    shop: ShopCounts | None = None
+
+
+def has_table(store: Store, name: str) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return scalar(store, sql, [name]) == 1
+
+
+def collect_stats(
+    store: Store, merchant_id: int | None, since: float, until: float | None = None
+) -> StatsReport:
+    """Statistics of ``merchant_id``'s products (every product when None) in the period.
+
+    Only that merchant's rows are read: the filter is in every query.
+    """
+    until = until or time.time()
+    days = max(1, int((until - since + DAY - 1) // DAY))
+    mine = "p.merchant_id = ?" if merchant_id is not None else "1 = 1"
+    mine_args: list[object] = [merchant_id] if merchant_id is not None else []
+
+    per: dict[int, Metrics] = defaultdict(Metrics)
+    for product_id, kind, count, dwell_sum, dwell_count in store.db.execute(
+        "SELECT e.product_id, e.kind, count(*), sum(e.dwell_ms), count(e.dwell_ms) "
+        f"FROM events e JOIN products p ON p.id = e.product_id WHERE {mine} "
+        "AND e.at >= ? AND e.at < ? GROUP BY e.product_id, e.kind",
+        [*mine_args, since, until],
+    ).fetchall():
+        metrics = per[product_id]
+        if kind == "impression":
+            metrics.impressions += count
+        elif kind == "like":
+            metrics.likes += count
+        elif kind == "shop_click":
+            metrics.shop_clicks += count
+        elif kind == "share":
+            metrics.shares += count
+        if kind in _SWIPES and dwell_count:
+            metrics.dwell_total_ms += int(dwell_sum or 0)
+            metrics.dwell_count += int(dwell_count)
+
+    daily: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, kind, count in store.db.execute(
+        "SELECT CAST((e.at - ?) / 86400 AS INTEGER), e.kind, count(*) FROM events e "
+        f"JOIN products p ON p.id = e.product_id WHERE {mine} AND e.at >= ? AND e.at < ? "
+        "AND e.kind IN ('impression', 'like') GROUP BY 1, 2",
+        [since, *mine_args, since, until],
+    ).fetchall():
+        daily[int(day)][0 if kind == "impression" else 1] += int(count)
+
+    purchases, source = _purchases(store, merchant_id, since, until)
+    creators: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for product_id, quantity, unit_minor, currency, buyer, at in purchases:
+        metrics = per[product_id]
+        metrics.purchases += quantity
+        metrics.revenue[currency] = metrics.revenue.get(currency, 0) + quantity * unit_minor
+        daily[int((at - since) // DAY)][2] += quantity
+        creator = scalar(
+            store,
+            "SELECT creator_id FROM referral_clicks WHERE visitor_id = ? AND product_id = ? "
+            "AND at <= ? AND at >= ? ORDER BY at DESC LIMIT 1",
+            [buyer, product_id, at, at - ATTRIBUTION_WINDOW],
+        )
+        if creator is not None:
+            metrics.referred_purchases += quantity
+            creators[int(creator)][1] += quantity
+
+    for creator_id, product_id, clicks in store.db.execute(
+        "SELECT c.creator_id, c.product_id, count(DISTINCT c.visitor_id) FROM referral_clicks c "
+        f"JOIN products p ON p.id = c.product_id WHERE {mine} AND c.at >= ? AND c.at < ? "
+        "GROUP BY 1, 2",
+        [*mine_args, since, until],
+    ).fetchall():
+        per[product_id].referral_clicks += int(clicks)
+        creators[int(creator_id)][0] += int(clicks)
+
+    titles = {
+        row["id"]: row
+        for row in rows(
+            store,
+            f"SELECT p.id, p.title, p.status FROM products p WHERE {mine}",
+            mine_args,
+        )
+    }
+    overall = Metrics()
+    products: list[ProductMetrics] = []
+    for product_id, metrics in per.items():
+        info = titles.get(product_id)
+        if info is None:
+            continue
+        overall.add(metrics)
+        products.append(
+            ProductMetrics(product_id, info["title"], info["status"] == "deleted", metrics)
+        )
+    products.sort(key=lambda item: (-item.metrics.impressions, -item.metrics.purchases))
+    names = _names(store, list(creators))
+    return StatsReport(
+        since=since,
+        until=until,
+        days=days,
+        overall=overall,
+        products=products,
+        daily=[
+            DayPoint(day, *daily[day]) if day in daily else DayPoint(day, 0, 0, 0)
+            for day in range(days)
+        ],
+        creators=sorted(
+            (
+                CreatorMetrics(cid, names.get(cid, str(cid)), clicks, bought)
+                for cid, (clicks, bought) in creators.items()
+            ),
+            key=lambda item: (-item.purchases, -item.clicks, item.creator_id),
+        ),
+        purchases_from=source,
+        shop=_shop_counts(store, since, until) if merchant_id is None else None,
+    )
+
+
+Purchase = tuple[int, int, int, str, int, float]
+
+
+def _purchases(
+    store: Store, merchant_id: int | None, since: float, until: float
+) -> tuple[list[Purchase], str]:
+    """(product, quantity, unit price, currency, buyer, when) of every purchase."""
+    if has_table(store, "orders") and has_table(store, "order_lines"):
+        mine = "o.merchant_id = ?" if merchant_id is not None else "1 = 1"
+        args: list[object] = [merchant_id] if merchant_id is not None else []
+        found = store.db.execute(
+            "SELECT l.product_id, l.quantity, l.unit_minor, l.currency, o.user_id, o.created_at "
+            "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+            f"WHERE {mine} AND o.created_at >= ? AND o.created_at < ? "
+            "AND o.status NOT IN ('refunded', 'refund_pending')",
+            [*args, since, until],
+        ).fetchall()
+        return [tuple(row) for row in found], "orders"
+    mine = "p.merchant_id = ?" if merchant_id is not None else "1 = 1"
+    args = [merchant_id] if merchant_id is not None else []
+    found = store.db.execute(
+        "SELECT e.product_id, 1, p.price_minor, p.currency, e.user_id, e.at FROM events e "
+        f"JOIN products p ON p.id = e.product_id WHERE {mine} AND e.kind = 'buy' "
+        "AND e.at >= ? AND e.at < ?",
+        [*args, since, until],
+    ).fetchall()
+    return [tuple(row) for row in found], "events"
+
+
+def _names(store: Store, user_ids: list[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for user_id, first_name, username in store.db.execute(
+            f"SELECT id, first_name, username FROM users WHERE id IN ({marks})", chunk
+        ).fetchall():
+            names[int(user_id)] = f"@{username}" if username else (first_name or str(user_id))
+    return names
+
+
+def _shop_counts(store: Store, since: float, until: float) -> ShopCounts:
+    def count(sql: str, params: list[object] | None = None) -> int:
+        return int(scalar(store, sql, params or []) or 0)
+
+    orders = 0
+    if has_table(store, "orders"):
+        orders = count(
+            "SELECT count(*) FROM orders WHERE created_at >= ? AND created_at < ? "
+            "AND status NOT IN ('refunded', 'refund_pending')",
+            [since, until],
+        )
+    return ShopCounts(
+        users=count("SELECT count(*) FROM users"),
+        new_users=count(
+            "SELECT count(*) FROM users WHERE created_at >= ? AND created_at < ?", [since, until]
+        ),
+        active_users=count(
+            "SELECT count(DISTINCT user_id) FROM events WHERE at >= ? AND at < ?", [since, until]
+        ),
+        merchants=count("SELECT count(*) FROM merchants WHERE state = 'approved'"),
+        applications=count("SELECT count(*) FROM merchants WHERE state = 'applied'"),
+        pending_products=count(
+            "SELECT count(*) FROM products WHERE moderation = 'pending' AND status != 'deleted'"
+        ),
+        orders=orders,
+    )
+
+
+# -- a person's own data -----------------------------------------------------------------
+
+#: Columns that name a person, in any table: /mydata exports rows where one is the user.
+PERSON_COLUMNS = ("user_id", "visitor_id", "creator_id", "buyer_id", "owner_user_id", "admin_id")
+
+# What /forget deletes, table by table: (table, condition, what it is called).
+_ERASE = (
+    ("events", "user_id = :u", "reactions"),
+    ("cards", "user_id = :u", "cards"),
+    ("referral_clicks", "visitor_id = :u OR creator_id = :u", "referrals"),
+    ("referral_codes", "user_id = :u", "referral_code"),
+    ("restock_alerts", "user_id = :u", "alerts"),
+    ("broadcast_recipients", "user_id = :u", "broadcasts"),
+    ("baskets", "user_id = :u", "basket"),
+    ("order_drafts", "user_id = :u AND paid_order_id IS NULL", "checkouts"),
+    ("users", "id = :u", "profile"),
+)
+
+
+def _tables(store: Store) -> dict[str, list[str]]:
+    tables: dict[str, list[str]] = {}
+    for (name,) in store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name"
+    ).fetchall():
+        tables[name] = [row[1] for row in store.db.execute(f"PRAGMA table_info('{name}')")]
+    return tables
+
+
+def _plain(value: object) -> object:
+    return value.hex() if isinstance(value, bytes) else value
+
+
+def export_user_data(store: Store, user_id: int) -> dict[str, list[dict[str, object]]]:
+    """Every row reelcart holds that names this user, by table (the ``users`` row too)."""
+    data: dict[str, list[dict[str, object]]] = {}
+    for table, columns in _tables(store).items():
+        wanted = [c for c in PERSON_COLUMNS if c in columns]
+        if table == "users":
+            wanted = ["id"]
+        if not wanted:
+            continue
+        where = " OR ".join(f"{c} = ?" for c in wanted)
+        found = rows(store, f"SELECT * FROM {table} WHERE {where}", [user_id] * len(wanted))
+        if found:
+            data[table] = [{k: _plain(v) for k, v in row.items()} for row in found]
+    return data
+
+
+def erase_user_data(store: Store, user_id: int) -> dict[str, int]:
+    """Delete what reelcart holds about this user, in one transaction; counts by kind.
+
+    Kept: a ban (``user_flags.banned_at``: erasing must not lift it), the audit log, and
+    paid orders (the commerce service anonymizes those). A shop the user ran stays, without
+    its owner and suspended, so nobody runs it in their name.
+    """
+    tables = _tables(store)
+    erased: dict[str, int] = {}
+    with store.db.atomic():
+        for table, condition, label in _ERASE:
+            if table not in tables:
+                continue
+            cursor = store.db.execute(f"DELETE FROM {table} WHERE {condition}", {"u": user_id})
+            if cursor.rowcount > 0:
+                erased[label] = erased.get(label, 0) + cursor.rowcount
+        store.db.execute("UPDATE user_flags SET blocked_at = NULL WHERE user_id = ?", [user_id])
+        store.db.execute(
+            "DELETE FROM user_flags WHERE user_id = ? AND banned_at IS NULL", [user_id]
+        )
+        cursor = store.db.execute(
+            "UPDATE merchants SET owner_user_id = NULL, suspended = 1 WHERE owner_user_id = ?",
+            [user_id],
+        )
+        if cursor.rowcount > 0:
+            erased["shops"] = cursor.rowcount
+    return erased
+
+
+def kept_orders(store: Store, user_id: int) -> int:
+    """Paid orders of this user (a merchant must keep them for accounting)."""
+    if not has_table(store, "orders"):
+        return 0
+    return int(scalar(store, "SELECT count(*) FROM orders WHERE user_id = ?", [user_id]) or 0)

@@ -1,0 +1,2 @@
+"""Offline evaluation of the ranking: MovieLens-100k (``movielens``) and simulated shoppers
+(``simulate``). Both drive the real ``Recommender``, not a copy of its scoring."""

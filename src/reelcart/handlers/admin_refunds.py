@@ -1,0 +1,166 @@
+"""Admins refund Telegram Stars payments: everything behind the /admin panel's
+``adm:refunds`` button.
+
+Callback data: ``adm:refunds`` (the refundable Stars orders), ``adm:refunds:o:<order>``
+(confirm one), ``adm:refunds:y:<order>`` (refund it with ``refundStarPayment`` and record
+it). Only ids in ``REELCART_ADMIN_IDS`` may use them; anyone else gets a polite no and
+nothing changes. Registered before the admin panel's own handlers so this pattern wins.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
+
+from reelcart.domain import Language, Order, OrderNotFound, OrderStatus
+from reelcart.handlers.commerce import language_of_user, refund_stars
+from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.i18n import format_price, t
+from reelcart.services.shop import Shop
+
+log = logging.getLogger(__name__)
+
+PATTERN = r"^adm:refunds"
+_DATA = re.compile(r"^adm:refunds(?::([oy]):([1-9][0-9]{0,17}))?$")
+
+
+async def _buyer(shop: Shop, order: Order) -> str:
+    user = await shop.feed.user(order.user_id)
+    return user.first_name if user and user.first_name else str(order.user_id)
+
+
+async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarkup | None]:
+    orders = await shop.orders.refundable_star_orders()
+    if not orders:
+        return t(lang, "commerce.refunds_empty"), None
+    rows = []
+    for order in orders:
+        label = t(
+            lang,
+            "commerce.refunds_button",
+            number=order.number,
+            total=format_price(order.total, lang),
+            buyer=await _buyer(shop, order),
+        )
+        rows.append([InlineKeyboardButton(label[:64], callback_data=f"adm:refunds:o:{order.id}")])
+    return t(lang, "commerce.refunds_header"), InlineKeyboardMarkup(rows)
+
+
+async def _show(
+    update: Update, context: ReelcartContext, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit the panel message in place when it is text; otherwise send a new message."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if isinstance(message, Message) and message.text is not None:
+        try:
+            await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.info("could not edit the refunds panel: %s", exc)
+    chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def refunds_button(update: Update, context: ReelcartContext) -> None:
+    """The refunds screens of the admin panel (admins only)."""
+    query = update.callback_query
+    assert query is not None
+    user = await shopper(update, context)
+    lang = user.language
+    shop = context.shop
+    if user.id not in shop.settings.admin_ids:
+        log.warning("user %s pressed an admin refund button", user.id)
+        await query.answer(t(lang, "commerce.admin_only"), show_alert=True)
+        return
+    match = _DATA.match(query.data or "")
+    if match is None:
+        await query.answer(t(lang, "feed.stale"))
+        return
+    if match[1] is None:
+        await query.answer()
+        await _show(update, context, *await _listing(shop, lang))
+        return
+    try:
+        order = await shop.orders.order(int(match[2]))
+    except OrderNotFound:
+        order = None
+    if order is None or not order.paid_in_stars:
+        await query.answer(t(lang, "feed.stale"))
+        return
+    total = format_price(order.total, lang)
+    if order.status is OrderStatus.REFUNDED:
+        await query.answer(t(lang, "commerce.refund_already", number=order.number), show_alert=True)
+        await _show(update, context, *await _listing(shop, lang))
+        return
+    buyer = await _buyer(shop, order)
+    if match[1] == "o":
+        await query.answer()
+        text = t(
+            lang,
+            "commerce.refund_confirm",
+            total=total,
+            buyer=html.escape(buyer),
+            number=order.number,
+            merchant=html.escape(order.merchant_name or "?"),
+        )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(lang, "commerce.btn_refund_yes", total=total),
+                        callback_data=f"adm:refunds:y:{order.id}",
+                    )
+                ],
+                [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data="adm:refunds")],
+            ]
+        )
+        await _show(update, context, text, markup)
+        return
+    try:
+        refunded = await refund_stars(context.bot, shop, order, by=user.id)
+    except BadRequest as exc:
+        await query.answer(
+            t(lang, "commerce.refund_failed", number=order.number, reason=exc.message),
+            show_alert=True,
+        )
+        return
+    if refunded.status is not OrderStatus.REFUNDED:
+        await query.answer(
+            t(lang, "commerce.refund_failed", number=order.number, reason="network"),
+            show_alert=True,
+        )
+        return
+    log.info("admin %s refunded order %s", user.id, order.number)
+    await query.answer(
+        t(lang, "commerce.refund_done", number=order.number, total=total, buyer=buyer),
+        show_alert=True,
+    )
+    shopper_lang = await language_of_user(shop, order.user_id)
+    try:
+        await context.bot.send_message(
+            order.user_id,
+            t(
+                shopper_lang,
+                "commerce.refunded_shopper",
+                total=format_price(order.total, shopper_lang),
+                number=order.number,
+            ),
+        )
+    except Exception:
+        log.info("could not tell user %s about the refund", order.user_id, exc_info=True)
+    await _show(update, context, *await _listing(shop, lang))
+
+
+def register(application: ReelcartApplication) -> None:
+    """Register before the admin panel's handlers: ``adm:refunds`` is ours."""
+    application.add_handler(CallbackQueryHandler(refunds_button, pattern=PATTERN))

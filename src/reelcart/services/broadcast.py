@@ -1,0 +1,191 @@
+"""Broadcasts to every shopper, within Telegram's limits, resumable after a restart.
+
+The delivery loop lives here, without Telegram: the handlers give it a ``send`` coroutine
+that returns how one send ended (and raises ``RetryLater`` on a 429). Recipients are sent
+one at a time, paced under ``rate`` messages per second (Telegram allows about 30 per
+second to different chats); each recipient's state is written before and after its send,
+so a restart resumes where it stopped and nobody gets the message twice (see
+``catalog.messaging``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from reelcart.catalog import messaging
+from reelcart.catalog.messaging import Broadcast, Delivery
+from reelcart.catalog.worker import DatabaseWorker
+from reelcart.domain import ReelcartError
+
+log = logging.getLogger(__name__)
+
+#: Messages per second a broadcast sends: under Telegram's ~30/s, leaving room for the feed.
+DEFAULT_RATE = 20.0
+#: Longest broadcast text (Telegram's limit for a text message).
+MAX_TEXT = 4096
+#: A recipient answered with 429 this many times is given up (marked failed).
+MAX_ATTEMPTS = 5
+
+
+class RetryLater(Exception):
+    """Telegram said "too many requests": wait ``seconds`` and send again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class EmptyBroadcast(ReelcartError):
+    message_key = "admin.broadcast_empty"
+
+
+class BroadcastTooLong(ReelcartError):
+    message_key = "admin.broadcast_too_long"
+
+
+Send = Callable[[int, str], Awaitable[Delivery]]
+Progress = Callable[[Broadcast], Awaitable[None]]
+
+
+class Pacer:
+    """Spaces sends at most ``rate`` per second (a steady rate, no bursts)."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        """Return when the next send may go."""
+        now = self._clock()
+        if self._next > now:
+            await self._sleep(self._next - now)
+            now = self._clock()
+        self._next = max(now, self._next) + self.interval
+
+    def hold(self, seconds: float) -> None:
+        """Nothing more for ``seconds`` (after a 429)."""
+        self._next = max(self._next, self._clock() + seconds)
+
+
+class BroadcastService:
+    """Drafts, starts, delivers, stops and resumes broadcasts."""
+
+    def __init__(self, db: DatabaseWorker, rate: float = DEFAULT_RATE) -> None:
+        if not 0 < rate < 30:
+            raise ValueError("a broadcast must stay under 30 messages per second")
+        self.db = db
+        self.rate = rate
+        self._delivering: set[int] = set()
+
+    async def audience(self) -> int:
+        """How many shoppers a broadcast started now would reach."""
+        return await self.db.run(messaging.reachable_users)
+
+    async def draft(self, admin_id: int, text: str, language: str) -> int:
+        """A draft to confirm. Raises EmptyBroadcast, BroadcastTooLong."""
+        text = text.strip()
+        if not text:
+            raise EmptyBroadcast()
+        if len(text) > MAX_TEXT:
+            raise BroadcastTooLong()
+        return await self.db.run(messaging.create_broadcast, admin_id, text, language)
+
+    async def start(
+        self, broadcast_id: int, chat_id: int, message_id: int, admin_id: int
+    ) -> int | None:
+        """Fix the recipients and mark it running; None if it was not a draft any more (a
+        double tap, or cancelled)."""
+        return await self.db.run(
+            messaging.start_broadcast, broadcast_id, chat_id, message_id, admin_id
+        )
+
+    async def cancel(self, broadcast_id: int, admin_id: int) -> bool:
+        return await self.db.run(messaging.cancel_broadcast, broadcast_id, admin_id)
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.db.run(messaging.get_broadcast, broadcast_id)
+
+    async def interrupted(self) -> list[int]:
+        """Broadcasts a previous run left running, made ready to resume: whoever was being
+        sent to at the crash is not sent to again."""
+        ids = await self.db.run(messaging.running_broadcasts)
+        for broadcast_id in ids:
+            if broadcast_id in self._delivering:
+                continue
+            settled = await self.db.run(messaging.settle_interrupted, broadcast_id)
+            if settled:
+                log.warning(
+                    "broadcast %s: %d recipient(s) were being sent to when the bot stopped; "
+                    "they are not sent to again",
+                    broadcast_id,
+                    settled,
+                )
+        return [i for i in ids if i not in self._delivering]
+
+    async def deliver(
+        self,
+        broadcast_id: int,
+        send: Send,
+        progress: Progress,
+        keep_going: Callable[[], bool] = lambda: True,
+        pacer: Pacer | None = None,
+    ) -> Broadcast | None:
+        """Send to every pending recipient, one at a time; return the final state.
+
+        Stops early (leaving the rest pending, to resume later) when ``keep_going()`` turns
+        False, and when an admin cancels. Returns None if this process is delivering this
+        broadcast already.
+        """
+        if broadcast_id in self._delivering:
+            return None
+        broadcast = await self.get(broadcast_id)
+        if broadcast is None:
+            return None
+        self._delivering.add(broadcast_id)
+        pacer = pacer or Pacer(self.rate)
+        try:
+            while keep_going():
+                user_id = await self.db.run(messaging.claim_recipient, broadcast_id)
+                if user_id is None:
+                    break
+                outcome = await self._send_one(broadcast, user_id, send, pacer)
+                await self.db.run(messaging.mark_recipient, broadcast_id, user_id, outcome)
+                current = await self.get(broadcast_id)
+                if current is not None:
+                    await progress(current)
+            else:
+                log.info("broadcast %s paused: the bot is stopping", broadcast_id)
+                return await self.get(broadcast_id)
+            await self.db.run(messaging.finish_broadcast, broadcast_id)
+            final = await self.get(broadcast_id)
+            if final is not None:
+                counts = ", ".join(f"{n} {state.value}" for state, n in final.counts.items() if n)
+                log.info("broadcast %s finished: %s", broadcast_id, counts)
+                await progress(final)
+            return final
+        finally:
+            self._delivering.discard(broadcast_id)
+
+    @staticmethod
+    async def _send_one(broadcast: Broadcast, user_id: int, send: Send, pacer: Pacer) -> Delivery:
+        for _attempt in range(MAX_ATTEMPTS):
+            await pacer.wait()
+            try:
+                return await send(user_id, broadcast.text)
+            except RetryLater as wait:
+                # A 429 means this message was not delivered: sending again is safe.
+                log.warning(
+                    "broadcast %s: flood control, waiting %.0f s", broadcast.id, wait.seconds
+                )
+                pacer.hold(wait.seconds)
+        return Delivery.FAILED

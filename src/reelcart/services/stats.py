@@ -1,0 +1,138 @@
+"""Statistics for merchants (/stats) and admins (the panel), and their trend chart.
+
+Numbers come from the database thread (``catalog.insights``); the chart is drawn with
+matplotlib's Agg backend on a worker thread (a ``Figure`` of its own, never pyplot's global
+state), so neither ever runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from dataclasses import dataclass
+
+from reelcart.catalog import insights
+from reelcart.catalog.insights import DAY, StatsReport
+from reelcart.catalog.worker import DatabaseWorker
+from reelcart.services.merchants import InvalidInput
+
+log = logging.getLogger(__name__)
+
+#: The periods /stats offers: days back, ``all`` for everything.
+PERIODS = ("7", "30", "90", "all")
+DEFAULT_PERIOD = "30"
+
+
+def parse_period(text: str) -> str:
+    """``7``, ``30``, ``90`` or ``all`` (also ``7d``, ``30 days``). Raises InvalidInput."""
+    value = text.strip().lower().removesuffix("days").removesuffix("d").strip()
+    if value in PERIODS:
+        return value
+    raise InvalidInput("stats.usage")
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """The chart's words, in the reader's language."""
+
+    title: str
+    impressions: str
+    likes: str
+    purchases: str
+    day: str
+
+
+class StatsService:
+    """Reports and charts."""
+
+    def __init__(self, db: DatabaseWorker) -> None:
+        self.db = db
+
+    async def report(self, merchant_id: int | None, period: str) -> StatsReport:
+        """Statistics of one merchant (the whole shop when None) over the period."""
+        now = time.time()
+        if period == "all":
+            first = await self.db.run(_first_event, merchant_id)
+            since = min(first or now, now - DAY)
+        else:
+            since = now - int(period) * DAY
+        return await self.db.run(insights.collect_stats, merchant_id, since, now)
+
+    async def chart(self, report: StatsReport, labels: ChartLabels) -> bytes:
+        """The trend as a PNG (drawn on a worker thread)."""
+        return await asyncio.to_thread(render_chart, report, labels)
+
+
+def _first_event(store: object, merchant_id: int | None) -> float | None:
+    from reelcart.catalog.store import Store
+
+    assert isinstance(store, Store)
+    if merchant_id is None:
+        row = store.db.execute("SELECT min(at) FROM events").fetchone()
+    else:
+        row = store.db.execute(
+            "SELECT min(e.at) FROM events e JOIN products p ON p.id = e.product_id "
+            "WHERE p.merchant_id = ?",
+            [merchant_id],
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def render_chart(report: StatsReport, labels: ChartLabels) -> bytes:
+    """Daily impressions (bars), likes and purchases (lines) as a 1000x520 PNG.
+
+    Blocking and CPU-bound: call it from a worker thread.
+    """
+    # Imported here: matplotlib is slow to import and only this thread needs it.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    days = [point.day + 1 for point in report.daily]
+    figure = Figure(figsize=(10, 5.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    axes.bar(
+        days,
+        [point.impressions for point in report.daily],
+        color="#c9d6ea",
+        label=labels.impressions,
+    )
+    axes.set_xlabel(labels.day)
+    axes.set_ylabel(labels.impressions)
+    axes.set_xlim(0.4, max(days or [1]) + 0.6)
+    axes.set_ylim(bottom=0)
+    second = axes.twinx()
+    second.plot(
+        days,
+        [point.likes for point in report.daily],
+        color="#e0457b",
+        marker="o",
+        markersize=3,
+        linewidth=2,
+        label=labels.likes,
+    )
+    second.plot(
+        days,
+        [point.purchases for point in report.daily],
+        color="#2a9d5c",
+        marker="s",
+        markersize=3,
+        linewidth=2,
+        label=labels.purchases,
+    )
+    second.set_ylim(bottom=0)
+    for axis in (axes.xaxis, axes.yaxis, second.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
+    handles = axes.get_legend_handles_labels()
+    more = second.get_legend_handles_labels()
+    axes.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", frameon=False)
+    axes.set_title(labels.title, loc="left", fontsize=13)
+    axes.spines["top"].set_visible(False)
+    second.spines["top"].set_visible(False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
