@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,8 @@ async def test_a_shop_applies_and_only_an_admin_approves_it(shop: Shop) -> None:
     await shop.admin.press(note, "✅")
     approved = await alice.wait_for(text_has("is approved"))
     assert approved.text.startswith("🎉 Your shop Leaf & Kettle is approved!")
-    assert {"upload", "products", "stats"} <= {c["command"] for c in alice.visible_commands()}
+    menu = {c["command"] for c in alice.visible_commands()}
+    assert {"upload", "products", "stats", "sales", "feed"} <= menu
     assert "admin" not in {c["command"] for c in alice.visible_commands()}
     # A second tap (or a second admin) changes nothing.
     assert (await shop.admin.press_data(note, approve)).text.startswith("Already decided")
@@ -432,6 +434,25 @@ async def test_a_merchant_never_reaches_another_merchants_products_or_stats(shop
         shop.query("SELECT price_minor, stock, status FROM products WHERE id = ?", fay_product)
         == before
     )
+    # Fay's orders: Gus neither lists nor ships them.
+    with sqlite3.connect(shop.db_path) as db:
+        order_id = db.execute(
+            "INSERT INTO orders (charge_id, user_id, merchant_id, kind, status, currency, "
+            "goods_minor, total_minor, created_at) VALUES (?, ?, ?, 'physical', 'paid', 'EUR', "
+            "1900, 1900, ?)",
+            [f"charge-{fay_product}", fay.id, fay_id, time.time()],
+        ).lastrowid
+        db.execute(
+            "INSERT INTO order_lines (order_id, product_id, sku, title, quantity, unit_minor, "
+            "currency) VALUES (?, ?, 'F-1', 'Fay''s linen towel', 1, 1900, 'EUR')",
+            [order_id, fay_product],
+        )
+    await gus.send_command("/sales")
+    assert "Fay" not in (await gus.wait_for()).text
+    answer = await gus.press_data(listing, f"sl:ship:{order_id}")
+    assert answer.text == f"Order #{order_id} is not one of your shop's orders."
+    await fay.send_command("/sales")
+    assert "Fay's linen towel" in (await fay.wait_for(text_has("Fay Finds"))).text
     # Gus's stats hold only Gus's products, whatever he asks for.
     await gus.send_command("/stats", "all")
     stats = await gus.wait_for(lambda m: m.media_kind == "photo")
@@ -683,6 +704,26 @@ async def test_admin_settings_persist_and_suspension_and_bans_take_effect(shop: 
     await kim.wait_for(text_has("active again"))
     await kim.send_command("/products")
     assert "Kim Knits" in (await kim.wait_for()).text
+
+    # The merchants list, the applications screen and global stats with a chart.
+    await admin.press_data(panel, "adm:ms:0")
+    listing = await admin.wait_for(text_has("Merchants (page 1 of"))
+    first = shop.query(
+        "SELECT name FROM merchants WHERE state = 'approved' ORDER BY lower(name), id LIMIT 8"
+    )
+    shown = [str(b["text"]) for b in listing.buttons if str(b["text"])[:1] in "⭐🏪⛔"]
+    assert [label.split(" ", 1)[1].rsplit(" · ", 1)[0] for label in shown] == [
+        row[0] for row in first
+    ]
+    await admin.press_data(panel, "adm:apps:0")
+    await admin.wait_for(lambda m: "Application" in m.text or "No applications" in m.text)
+    await admin.press_data(panel, "adm:stats")
+    chart = await admin.wait_for(lambda m: m.media_kind == "photo")
+    assert shop.file(chart).startswith(b"\x89PNG")
+    assert chart.text.startswith("reelcart · 30 days") and "👥" in chart.text
+    await admin.press(chart, "adm:st:7")
+    week = await admin.wait_for(lambda m: m.message_id == chart.message_id and m.edited)
+    assert week.text.startswith("reelcart · 7 days")
 
     # Bans: by id from the panel; the banned user is stopped; unbanning lets them back.
     await admin.press_data(panel, "adm:users")

@@ -10,7 +10,6 @@ same transaction as the change.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -618,8 +617,3 @@ def user_languages(store: Store, user_ids: Sequence[int]) -> dict[int, str]:
         ).fetchall():
             found[int(user_id)] = str(language)
     return found
-
-
-def dump(value: object) -> str:
-    """JSON for a detail column."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -78,15 +78,14 @@ def _selector(ids: list[int]) -> faiss.IDSelectorBatch:
 APPROXIMATE_THRESHOLD = 5_000
 #: The IVF cells are retrained when the catalog has grown this many times past their training.
 RETRAIN_GROWTH = 4.0
-#: Share of the IVF cells scanned per query (at least ``MIN_NPROBE`` of them). Measured on
-#: clustered synthetic vectors (12k x 48, 200 clusters) against exact search, recall@10 for
-#: queries near products / random queries: 1/16 -> 0.978 / 0.967, 1/10 -> 0.992 / 0.981.
-NPROBE_SHARE = 1 / 10
+#: Share of the IVF cells scanned per query, at least ``MIN_NPROBE`` and at most
+#: ``MAX_NPROBE`` of them. Recall@10 against exact search, 8-bit codes: 12k x 48 clustered
+#: (the unit test), 16 cells of 281: 0.985 for tastes near products, 0.945 for random
+#: directions; 100k x 384 (``benchmarks/next_card.py``), 63 of 1264: 0.98.
+NPROBE_SHARE = 1 / 20
 MIN_NPROBE = 16
-#: With thousands of cells a smaller share suffices, and scanning is what a query costs:
-#: at a million vectors (4096 cells) 128 cells are about 31k vectors, about a millisecond.
-#: ``benchmarks/next_card.py`` measures recall@10 on shoppers' tastes: 64 cells gave 0.99
-#: at 100k but 0.93 at 1M.
+#: Scanning is what a query costs (about 5 ms for 31k codes at a million products here),
+#: so the cells scanned are capped; at a million (4096 cells) 128 gave recall@10 0.94.
 MAX_NPROBE = 128
 #: k-means training points per cell (FAISS asks for at least 39), and its iterations: the
 #: switch to IVF trains once, and at a million vectors more only costs minutes.

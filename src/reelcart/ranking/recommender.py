@@ -135,8 +135,6 @@ class _Shopper:
 
     user_id: int
     taste: np.ndarray | None = None
-    #: Bumped whenever the taste turns (decay alone only scales it).
-    taste_version: int = 0
     #: Products with positive engagement, most recent last, with their weight and the
     #: shopper's reaction count when it happened (for recency and "because you liked").
     positives: OrderedDict[int, tuple[float, int]] = field(default_factory=OrderedDict)
@@ -464,7 +462,6 @@ class Recommender:
                 if shopper.taste is None:
                     shopper.taste = np.zeros(self.index.dim, dtype=np.float64)
                 shopper.taste += weight * vector
-                shopper.taste_version += 1
 
     def _mark_shown(self, shopper: _Shopper, product_id: int) -> None:
         if product_id in shopper.pending:

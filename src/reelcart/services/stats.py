@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from reelcart.catalog import insights
 from reelcart.catalog.insights import DAY, StatsReport
+from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.services.merchants import InvalidInput
 
@@ -65,10 +66,8 @@ class StatsService:
         return await asyncio.to_thread(render_chart, report, labels)
 
 
-def _first_event(store: object, merchant_id: int | None) -> float | None:
-    from reelcart.catalog.store import Store
-
-    assert isinstance(store, Store)
+def _first_event(store: Store, merchant_id: int | None) -> float | None:
+    """When the first event of the merchant's products (or any) happened."""
     if merchant_id is None:
         row = store.db.execute("SELECT min(at) FROM events").fetchone()
     else:
