@@ -28,7 +28,6 @@ MESSAGES: dict[str, str] = {
     "feed.liked": "❤️ Saved to your likes",
     "feed.disliked": "👎 Got it: fewer like this",
     "feed.skipped": "⏭",
-    "feed.buy_soon": "🛒 Buying in the chat is coming soon. Tap 🔗 Shop to buy on the shop's site.",
     "feed.stale": "This card is from earlier. Send /feed for a fresh one.",
     "feed.already": "Already noted 👍",
     "feed.not_yours": "This button isn't for you.",

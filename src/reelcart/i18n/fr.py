@@ -31,10 +31,6 @@ MESSAGES: dict[str, str] = {
     "feed.liked": "❤️ Ajouté à tes favoris",
     "feed.disliked": "👎 Compris : moins de produits comme ça",
     "feed.skipped": "⏭",
-    "feed.buy_soon": (
-        "🛒 L'achat dans la conversation arrive bientôt. Touche 🔗 Boutique pour acheter sur "
-        "le site du marchand."
-    ),
     "feed.stale": "Cette carte est ancienne. Envoie /feed pour en avoir une nouvelle.",
     "feed.already": "Déjà noté 👍",
     "feed.not_yours": "Ce bouton n'est pas pour toi.",

@@ -172,12 +172,9 @@ class FeedService:
         """
         kind = SWIPES[action]
         now = self.clock()
-        card = await self.db.run(_answer_current_card, user_id, card_id, now)
-        dwell_ms = max(0, int((now - card["shown_at"]) * 1000))
-        reaction = Reaction(user_id, card["product_id"], kind, dwell_ms, now)
-        await self.db.run(Store.add_event, reaction, card_id)
+        reaction = await self.db.run(_answer_and_record, user_id, card_id, kind, now)
         await self.ranking.run(Recommender.observe, reaction)
-        return SwipeResult(kind, dwell_ms, await self.next_card(user_id))
+        return SwipeResult(kind, reaction.dwell_ms or 0, await self.next_card(user_id))
 
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
@@ -236,8 +233,11 @@ def _create_card(
     """On the DB thread: load the product, create the card row, log the impression."""
     product = store.get_product(pick.product_id)
     clip = store.get_clip(product.id)
-    card_id = store.create_card(user_id, pick)
-    store.add_event(Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time()), card_id)
+    # The card and its impression go together, so the event log always explains every card.
+    with store.db.atomic():
+        card_id = store.create_card(user_id, pick)
+        impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time())
+        store.add_event(impression, card_id)
     because = None
     if pick.because_product_id is not None:
         try:
@@ -247,16 +247,26 @@ def _create_card(
     return product, clip, card_id, because
 
 
-def _answer_current_card(store: Store, user_id: int, card_id: int, now: float) -> dict:
-    """On the DB thread: the card if it is the user's latest and not yet answered."""
-    card = store.get_card(card_id)
-    if card is None or card["user_id"] != user_id:
-        raise StaleCard(card_id)
-    if card["answered_at"] is not None:
-        raise AlreadyAnswered(card_id)
-    latest = store.latest_card(user_id)
-    if latest is None or latest["id"] != card_id:
-        raise StaleCard(card_id)
-    if not store.answer_card(card_id):
-        raise AlreadyAnswered(card_id)
-    return card
+def _answer_and_record(
+    store: Store, user_id: int, card_id: int, kind: EventKind, now: float
+) -> Reaction:
+    """On the DB thread: answer the user's current card and log the reaction, atomically.
+
+    One transaction, so a crash can never leave a card answered without its event (the
+    reaction would be lost and the button would then say "already noted").
+    """
+    with store.db.atomic():
+        card = store.get_card(card_id)
+        if card is None or card["user_id"] != user_id:
+            raise StaleCard(card_id)
+        if card["answered_at"] is not None:
+            raise AlreadyAnswered(card_id)
+        latest = store.latest_card(user_id)
+        if latest is None or latest["id"] != card_id:
+            raise StaleCard(card_id)
+        if not store.answer_card(card_id):
+            raise AlreadyAnswered(card_id)
+        dwell_ms = max(0, int((now - card["shown_at"]) * 1000))
+        reaction = Reaction(user_id, card["product_id"], kind, dwell_ms, now)
+        store.add_event(reaction, card_id)
+    return reaction
