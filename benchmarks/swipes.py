@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/swipes.py --users 40 --seconds 30
 
 Both bots run as real processes against the sandbox Bot API (``SandboxServer(limits=None)``:
-no flood control, so the bots are what is measured) with long polling. N simulated users
+no flood control, so the bots are what is measured; reelcart runs with
+``REELCART_SEND_RATE=0``, its own 30 messages/s cap lifted) with long polling. N simulated users
 swipe concurrently: each taps a button on their card, waits for the bot's answer and for
 the edited card, and taps again. reelcart is the real ``reelcart run`` on the demo catalog
 (its database built with the real model, as ``tests/e2e`` builds it); the yardstick is
@@ -105,7 +106,11 @@ async def run_echo(users: int, seconds: float, first_id: int) -> float:
 
 async def run_reelcart(db_path: Path, users: int, seconds: float, first_id: int) -> float:
     async with SandboxServer(limits=None) as server:
-        bot = BotProcess(server.root_url, server.token, db_path)
+        # No flood control on either side: the sandbox runs without limits, and reelcart
+        # lifts its own 30 msg/s cap (REELCART_SEND_RATE=0) as the bare echo bot has none.
+        bot = BotProcess(
+            server.root_url, server.token, db_path, extra_env={"REELCART_SEND_RATE": "0"}
+        )
         await bot.start()
         try:
             return await _measure(server, users, seconds, _reelcart_card, ["❤️", "⏭"], first_id)

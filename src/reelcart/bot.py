@@ -37,6 +37,15 @@ class MissingToken(RuntimeError):
     """``reelcart run`` needs REELCART_BOT_TOKEN."""
 
 
+def _rate_limiter(send_rate: float) -> AIORateLimiter:
+    """Telegram's flood limits, kept on our side: ``send_rate`` messages per second across
+    chats (REELCART_SEND_RATE; 0 lifts that cap), 20 per minute in a group, and up to three
+    retries after a 429. Private chats have no per-chat cap: a swipe is a reply to a tap."""
+    if send_rate <= 0:  # no overall limiter; the server's 429s are still waited out
+        return AIORateLimiter(overall_max_rate=0, max_retries=3)
+    return AIORateLimiter(overall_max_rate=send_rate, overall_time_period=1, max_retries=3)
+
+
 def build_application(settings: Settings) -> ReelcartApplication:
     """The Application with every handler registered; the shop is attached by ``serve``."""
     if not settings.bot_token:
@@ -51,7 +60,7 @@ def build_application(settings: Settings) -> ReelcartApplication:
         .base_file_url(f"{settings.api_root}/file/bot")
         .context_types(context_types)
         .concurrent_updates(64)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(_rate_limiter(settings.send_rate))
         .connection_pool_size(32)
         .get_updates_request(journal)
         .build()

@@ -34,6 +34,7 @@ class Settings:
     http_port: int = 8080
     model: str | None = None
     discovery_rate: float = 0.1
+    send_rate: float = 30.0
     webhook_secret: str | None = None
     secret: str | None = None
     test_crash: str | None = None
@@ -68,6 +69,16 @@ class Settings:
         if not 0.0 <= rate <= 1.0:
             raise ConfigError("REELCART_DISCOVERY_RATE must be between 0 and 1")
 
+        # Messages per second across all chats; Telegram's cloud API allows about 30 (free),
+        # a local Bot API server or paid broadcasts more. 0: no own cap (429s still retried).
+        send_text = get("REELCART_SEND_RATE") or "30"
+        try:
+            send_rate = float(send_text)
+        except ValueError:
+            raise ConfigError(f"REELCART_SEND_RATE: {send_text!r} is not a number") from None
+        if not 0.0 <= send_rate <= 1000.0 or send_rate != send_rate:
+            raise ConfigError("REELCART_SEND_RATE must be between 0 (no cap) and 1000")
+
         public_url = get("REELCART_PUBLIC_URL")
         if public_url and not public_url.startswith(("https://", "http://")):
             raise ConfigError("REELCART_PUBLIC_URL must start with https://")
@@ -90,6 +101,7 @@ class Settings:
             http_port=int(port_text),
             model=get("REELCART_MODEL"),
             discovery_rate=rate,
+            send_rate=send_rate,
             webhook_secret=get("REELCART_WEBHOOK_SECRET"),
             secret=get("REELCART_SECRET"),
             test_crash=test_crash,

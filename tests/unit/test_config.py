@@ -13,6 +13,7 @@ def test_defaults_match_the_readme() -> None:
     assert settings.db_path == Path("reelcart.db")
     assert settings.http_port == 8080
     assert settings.discovery_rate == 0.1
+    assert settings.send_rate == 30.0
     assert settings.payment_provider_token == ""
     assert settings.bot_token is None
 
@@ -25,12 +26,14 @@ def test_values_are_parsed() -> None:
             "REELCART_ADMIN_IDS": "1, 2,3",
             "REELCART_DISCOVERY_RATE": "0.25",
             "REELCART_HTTP_PORT": "9001",
+            "REELCART_SEND_RATE": "0",
         }
     )
     assert settings.api_root == "http://127.0.0.1:9000"
     assert settings.admin_ids == frozenset({1, 2, 3})
     assert settings.discovery_rate == 0.25
     assert settings.http_port == 9001
+    assert settings.send_rate == 0.0  # no own cap
     assert settings.index_path.name == "reelcart.db.faiss"
 
 
@@ -41,6 +44,9 @@ def test_values_are_parsed() -> None:
         {"REELCART_DISCOVERY_RATE": "lots"},
         {"REELCART_DISCOVERY_RATE": "1.5"},
         {"REELCART_HTTP_PORT": "http"},
+        {"REELCART_SEND_RATE": "fast"},
+        {"REELCART_SEND_RATE": "-1"},
+        {"REELCART_SEND_RATE": "nan"},
         {"REELCART_PUBLIC_URL": "ftp://x"},
     ],
 )
