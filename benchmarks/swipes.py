@@ -20,12 +20,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from reelcart.config import Settings
@@ -55,6 +57,25 @@ async def _swipe_loop(
         counted[0] += 1
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far, from /proc (0 if unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """One measured run: swipes per second, and the bot process's CPU time per swipe."""
+
+    rate: float
+    cpu_ms: float
+
+
 async def _measure(
     server: SandboxServer,
     users: int,
@@ -62,17 +83,20 @@ async def _measure(
     open_card: Callable[[SimulatedUser], Awaitable[BotMessage]],
     buttons: list[str],
     first_id: int,
-) -> float:
+    pid: int | None,
+) -> Run:
     """Swipes per second of ``users`` concurrent shoppers over ``seconds``."""
     shoppers = [SimulatedUser(server, first_id + n, f"User{n}") for n in range(users)]
     cards = await asyncio.gather(*(open_card(s) for s in shoppers))
     counted = [0]
+    cpu = _cpu_seconds(pid)
     started = time.monotonic()
     until = started + seconds
     await asyncio.gather(
         *(_swipe_loop(s, c, buttons, until, counted) for s, c in zip(shoppers, cards, strict=True))
     )
-    return counted[0] / (time.monotonic() - started)
+    swipes = max(counted[0], 1)
+    return Run(swipes / (time.monotonic() - started), 1000 * (_cpu_seconds(pid) - cpu) / swipes)
 
 
 async def _reelcart_card(user: SimulatedUser) -> BotMessage:
@@ -87,14 +111,16 @@ async def _echo_card(user: SimulatedUser) -> BotMessage:
     return await user.wait_for(lambda m: bool(m.buttons), timeout=60)
 
 
-async def run_echo(users: int, seconds: float, first_id: int) -> float:
+async def run_echo(users: int, seconds: float, first_id: int) -> Run:
     async with SandboxServer(limits=None) as server:
         process = await asyncio.create_subprocess_exec(
             sys.executable, str(ECHO), server.root_url, server.token,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            return await _measure(server, users, seconds, _echo_card, ["❤️", "⏭"], first_id)
+            return await _measure(
+                server, users, seconds, _echo_card, ["❤️", "⏭"], first_id, process.pid
+            )
         finally:
             process.terminate()
             with contextlib.suppress(TimeoutError):
@@ -104,7 +130,7 @@ async def run_echo(users: int, seconds: float, first_id: int) -> float:
                 await process.wait()
 
 
-async def run_reelcart(db_path: Path, users: int, seconds: float, first_id: int) -> float:
+async def run_reelcart(db_path: Path, users: int, seconds: float, first_id: int) -> Run:
     async with SandboxServer(limits=None) as server:
         # No flood control on either side: the sandbox runs without limits, and reelcart
         # lifts its own 30 msg/s cap (REELCART_SEND_RATE=0) as the bare echo bot has none.
@@ -113,7 +139,9 @@ async def run_reelcart(db_path: Path, users: int, seconds: float, first_id: int)
         )
         await bot.start()
         try:
-            return await _measure(server, users, seconds, _reelcart_card, ["❤️", "⏭"], first_id)
+            return await _measure(
+                server, users, seconds, _reelcart_card, ["❤️", "⏭"], first_id, bot.pid
+            )
         finally:
             code = await bot.stop()
             if code != 0:
@@ -126,22 +154,31 @@ async def main_async(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         await asyncio.to_thread(load_demo_catalog, Settings(db_path=db_path))
         print(f"demo catalog imported with the real model in {time.perf_counter() - started:.0f} s")
-        echo: list[float] = []
-        ours: list[float] = []
+        echo: list[Run] = []
+        ours: list[Run] = []
         for round_no in range(args.rounds):
             first = 10_000 + 1_000 * round_no
             echo.append(await run_echo(args.users, args.seconds, first))
             ours.append(await run_reelcart(db_path, args.users, args.seconds, first + 500))
             print(
-                f"round {round_no + 1}: echo bot {echo[-1]:.1f} swipes/s, "
-                f"reelcart {ours[-1]:.1f} swipes/s",
+                f"round {round_no + 1}: echo bot {echo[-1].rate:.1f} swipes/s "
+                f"({echo[-1].cpu_ms:.1f} ms CPU each), reelcart {ours[-1].rate:.1f} swipes/s "
+                f"({ours[-1].cpu_ms:.1f} ms CPU each)",
                 flush=True,
             )
-    ratio = statistics.median(ours) / statistics.median(echo)
+    echo_rate = statistics.median(run.rate for run in echo)
+    our_rate = statistics.median(run.rate for run in ours)
+    ratio = our_rate / echo_rate
     print()
     print(f"{args.users} concurrent users, {args.seconds:.0f} s per run, {args.rounds} rounds")
-    print(f"  bare PTB echo bot: {statistics.median(echo):7.1f} swipes/s (median)")
-    print(f"  reelcart run:      {statistics.median(ours):7.1f} swipes/s (median)")
+    print(
+        f"  bare PTB echo bot: {echo_rate:7.1f} swipes/s (median), "
+        f"{statistics.median(run.cpu_ms for run in echo):.1f} ms of its CPU per swipe"
+    )
+    print(
+        f"  reelcart run:      {our_rate:7.1f} swipes/s (median), "
+        f"{statistics.median(run.cpu_ms for run in ours):.1f} ms of its CPU per swipe"
+    )
     print(f"  ratio {ratio:.2f} (target >= 0.8): {'met' if ratio >= 0.8 else 'MISSED'}")
     return 0
 

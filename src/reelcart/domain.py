@@ -217,6 +217,8 @@ class FeedCard:
     clip: Clip | None
     pick: Pick
     because_title: str | None = None
+    #: The message the card row was stored with (it is swapped into that message).
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)

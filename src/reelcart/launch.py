@@ -56,6 +56,11 @@ class BotProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The process id once started (the benchmarks read its CPU time from /proc)."""
+        return self._process.pid if self._process is not None else None
+
     async def start(self, timeout: float = 120.0) -> None:
         """Start the process and wait until ``/healthz`` answers."""
         env = {

@@ -360,7 +360,13 @@ class Store:
         liked.reverse()
         return liked[:limit]
 
-    def create_card(self, user_id: int, pick: Pick, chat_id: int | None = None) -> int:
+    def create_card(
+        self,
+        user_id: int,
+        pick: Pick,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+    ) -> int:
         table = self.db.table("cards")
         table.insert(
             {
@@ -370,6 +376,7 @@ class Store:
                 "because_product_id": pick.because_product_id,
                 "because_interest": pick.because_interest,
                 "chat_id": chat_id,
+                "message_id": message_id,
                 "shown_at": time.time(),
             }
         )
@@ -388,8 +395,9 @@ class Store:
         )
 
     def set_card_message(self, card_id: int, chat_id: int, message_id: int) -> None:
-        self.db.table("cards").update(
-            card_id, {"chat_id": chat_id, "message_id": message_id, "shown_at": time.time()}
+        self.db.execute(
+            "UPDATE cards SET chat_id = ?, message_id = ?, shown_at = ? WHERE id = ?",
+            [chat_id, message_id, time.time(), card_id],
         )
 
     def answer_card(self, card_id: int) -> bool:

@@ -63,17 +63,22 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
     feed = context.shop.feed
     try:
         if button.action in SWIPES:
-            result = await feed.swipe(user.id, button.card_id, button.action)
-            await query.answer(t(lang, _ANSWERS[button.action]))
             message = query.message if isinstance(query.message, Message) else None
             chat_id = update.effective_chat.id if update.effective_chat else user.id
+            on_screen = (chat_id, message.message_id) if message is not None else None
+            result = await feed.swipe(user.id, button.card_id, button.action, on_screen=on_screen)
+            answer = query.answer(t(lang, _ANSWERS[button.action]))
             if result.next_card is None:
+                await answer
                 if message is not None:
                     await _retire(message, t(lang, "feed.empty"))
                 else:
                     await context.bot.send_message(chat_id, t(lang, "feed.empty"))
                 return
-            await show_card(context, chat_id, result.next_card, lang, replace=message)
+            # The toast and the next clip travel together: the swipe is already recorded.
+            await asyncio.gather(
+                answer, show_card(context, chat_id, result.next_card, lang, replace=message)
+            )
         elif button.action == "why":
             await query.answer(
                 await why_text(context, user.id, button.card_id, lang), show_alert=True
@@ -147,8 +152,9 @@ async def show_card(
     shop_url = context.shop.links.url_for(card.product, chat_id)
     keyboard = render.card_keyboard(card, lang, shop_url=shop_url)
     message = None
+    uploaded = True
     if replace is not None:
-        message = await _edit_card(context, replace, card, caption, keyboard)
+        message, uploaded = await _edit_card(context, replace, card, caption, keyboard)
     if message is None:
         try:
             message = await _send_card(context, chat_id, card, caption, keyboard)
@@ -160,7 +166,9 @@ async def show_card(
             card = dataclasses.replace(card, clip=None)
             message = await _send_card(context, chat_id, card, caption, keyboard)
     await _cache_file_id(context, card.clip, message)
-    await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
+    if uploaded or card.message_id != message.message_id:
+        # Sent anew, or an upload took time: dwell counts from now (see FeedService.card_shown).
+        await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
     return message
 
 
@@ -210,11 +218,13 @@ async def _edit_card(
     card: FeedCard,
     caption: str,
     keyboard: InlineKeyboardMarkup,
-) -> Message | None:
-    """Swap the card into ``message``; None if Telegram will not edit it (then send anew)."""
+) -> tuple[Message | None, bool]:
+    """Swap the card into ``message``: (the edited message, or None if Telegram will not
+    edit it and the caller must send anew; whether the clip had to be uploaded)."""
     clip = card.clip
     for attempt in (0, 1):
         media = await _media_source(context, card, use_cache=attempt == 0)
+        uploaded = not isinstance(media, str) or media.startswith(("http://", "https://"))
         item: InputMediaVideo | InputMediaAnimation | InputMediaPhoto
         if clip is None:
             item = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
@@ -237,9 +247,9 @@ async def _edit_card(
                 continue
             # The message is gone or too old to edit: the caller sends a fresh card.
             log.info("could not edit card message %s: %s", message.message_id, exc)
-            return None
-        return edited if isinstance(edited, Message) else None
-    return None
+            return None, True
+        return (edited if isinstance(edited, Message) else None), uploaded
+    return None, True
 
 
 async def _retire(message: Message, text: str) -> None:

@@ -77,6 +77,7 @@ EXPOSURE_CUT_EVERY = 1000
 DISCOVERY_DISLIKE_COSINE = 0.8
 #: Liked products remembered per shopper for "because you liked ...".
 POSITIVE_MEMORY = 1000
+APART = True
 
 
 def _key(label: str) -> str:
@@ -426,7 +427,7 @@ class Recommender:
 
         if reaction.kind in signals.POSITIVE_KINDS:
             shopper.misses = 0
-        elif weight <= 0:
+        elif weight < 0:
             shopper.misses += 1
             if shopper.misses > signals.MISS_GRACE:
                 self._fade(shopper, signals.STREAK_DECAY)
@@ -454,6 +455,8 @@ class Recommender:
                 shopper.positives.popitem(last=False)
             shopper.positive_matrix = None
 
+        if weight < 0 and shopper.positives:
+            self._retract(shopper, product_id)
         if shopper.taste is not None:
             shopper.taste *= signals.TASTE_DECAY
         if weight != 0.0:
@@ -474,6 +477,32 @@ class Recommender:
             self._new_cycle(shopper)
         shopper.seen.add(product_id)
         shopper.recent.append((product_id, self._groups(product_id)))
+
+    def _retract(self, shopper: _Shopper, product_id: int) -> None:
+        """A pass on ``product_id`` takes back part of the positives near it: their weight
+        in the taste and in the collaborative side (``signals.RETRACT_SHARE``)."""
+        vector = self.index.vector(product_id)
+        if vector is None:
+            return
+        if shopper.positive_matrix is None:
+            shopper.positive_matrix = self.index.vectors(list(shopper.positives))
+        ids, matrix = shopper.positive_matrix
+        if len(ids) == 0:
+            return
+        floor = signals.DISLIKE_NEIGHBOUR_FLOOR
+        share = np.clip((matrix @ vector - floor) / (1.0 - floor), 0.0, 1.0)
+        for i in np.flatnonzero(share > 0).tolist():
+            pid = int(ids[i])
+            entry = shopper.positives.get(pid)
+            if entry is None:
+                continue
+            weight, at = entry
+            taken = signals.RETRACT_SHARE * float(share[i]) * weight
+            shopper.positives[pid] = (weight - taken, at)
+            if shopper.taste is not None:
+                age = shopper.reactions - at
+                shopper.taste -= taken * signals.TASTE_DECAY**age * matrix[i]
+        shopper.collab_cache = None
 
     @staticmethod
     def _fade(shopper: _Shopper, factor: float) -> None:
@@ -557,6 +586,7 @@ class Recommender:
         for avoid in [*options, set()]:
             pick = (
                 self._personal(shopper, avoid)
+                or (self._discovery(shopper) if APART and avoid and shopper.positives else None)
                 or self._interest(shopper, avoid)
                 or self._popular(shopper, avoid)
             )
@@ -699,6 +729,26 @@ class Recommender:
             return None
         return (shopper.taste / norm).astype(np.float32)
 
+    def _query_apart(self, shopper: _Shopper, avoid: set[str]) -> np.ndarray | None:
+        """The shopper's taste apart from the ``avoid`` groups: their positives elsewhere,
+        with the taste's recency, or None if those weigh less than ``signals.APART_MIN``."""
+        if shopper.positive_matrix is None:
+            shopper.positive_matrix = self.index.vectors(list(shopper.positives))
+        ids, matrix = shopper.positive_matrix
+        weights = np.zeros(len(ids))
+        for i, pid in enumerate(ids.tolist()):
+            if avoid.intersection(self._groups(pid)):
+                continue
+            weight, at = shopper.positives[pid]
+            weights[i] = weight * signals.TASTE_DECAY ** (shopper.reactions - at)
+        if weights.sum() < signals.APART_MIN:
+            return None
+        taste = weights @ matrix
+        norm = float(np.linalg.norm(taste))
+        if norm < 1e-9:
+            return None
+        return (taste / norm).astype(np.float32)
+
     def _collab_scores(self, shopper: _Shopper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(product ids ascending, raw scores, ids best first)`` from the collaborative
         model, cached until the shopper engages again or the model changes."""
@@ -762,9 +812,9 @@ class Recommender:
         """The best hybrid pick for a shopper who has engaged with something."""
         if not shopper.positives:
             return None
-        query = self._query(shopper)
+        query = self._query_apart(shopper, avoid) if avoid and APART else self._query(shopper)
         collab = self._collab_scores(shopper)
-        if query is None and not len(collab[0]):
+        if query is None and ((avoid and APART) or not len(collab[0])):
             return None
         eligible = self._eligible(shopper, avoid)
         candidates = self._candidates(shopper, eligible, avoid, query, collab, RERANK)

@@ -94,6 +94,9 @@ MAX_EXPLORE_RATE = 0.8
 #: row; one whose taste changed does at once.
 STREAK_DECAY = 0.5
 
+APART_MIN = 0.5
+RETRACT_SHARE = 1.0
+
 #: Popularity is the mean signal per impression, shrunk toward zero as if every product had
 #: this many extra neutral impressions, so one lucky like does not top the chart.
 POPULARITY_PRIOR_IMPRESSIONS = 5.0

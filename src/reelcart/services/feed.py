@@ -135,12 +135,16 @@ class FeedService:
 
     # -- cards -------------------------------------------------------------------------
 
-    async def next_card(self, user_id: int) -> FeedCard | None:
-        """Pick the next card for this user and log its impression; None if nothing is left."""
-        pick = await self.ranking.run(Recommender.next_pick, user_id)
-        if pick is None:
-            return None
-        return await self._card(user_id, pick)
+    async def next_card(
+        self, user_id: int, *, on_screen: tuple[int, int] | None = None
+    ) -> FeedCard | None:
+        """Pick the next card for this user and log its impression; None if nothing is left.
+
+        ``on_screen``: the (chat, message) the card will be swapped into, stored with the
+        card at once so ``card_shown`` can be skipped when the swap is quick (see there).
+        """
+        pick = await self.ranking.run(_pick_and_count, None, user_id, self.clock())
+        return None if pick is None else await self._store_card(user_id, pick, on_screen)
 
     async def open_product(self, user_id: int, product_id: int) -> FeedCard:
         """A card for a product the user asked for (from /likes, /search or a shared link).
@@ -151,21 +155,45 @@ class FeedService:
         return await self._card(user_id, pick)
 
     async def _card(self, user_id: int, pick: Pick) -> FeedCard:
-        product, clip, card_id, because = await self.db.run(_create_card, user_id, pick)
-        reaction = Reaction(user_id, product.id, EventKind.IMPRESSION, at=self.clock())
+        card = await self._store_card(user_id, pick, None)
+        reaction = Reaction(user_id, card.product.id, EventKind.IMPRESSION, at=self.clock())
         await self.ranking.run(Recommender.observe, reaction)
-        return FeedCard(card_id, product, clip, pick, because_title=because)
+        return card
+
+    async def _store_card(
+        self, user_id: int, pick: Pick, on_screen: tuple[int, int] | None
+    ) -> FeedCard:
+        product, clip, card_id, because = await self.db.run(_create_card, user_id, pick, on_screen)
+        message_id = on_screen[1] if on_screen else None
+        return FeedCard(card_id, product, clip, pick, because_title=because, message_id=message_id)
 
     async def card_shown(self, card_id: int, chat_id: int, message_id: int) -> None:
-        """The card is on screen now: dwell time counts from here."""
+        """The card is on screen now: dwell time counts from here.
+
+        A card swapped into the message it was created for (``on_screen``) by a clip already
+        on Telegram's servers needs no call: it was stored with that message, and its clock
+        started when it was picked, a few milliseconds earlier.
+        """
         await self.db.run(Store.set_card_message, card_id, chat_id, message_id)
 
     async def clip_uploaded(self, clip: Clip, file_id: str) -> None:
         """Cache Telegram's file_id so the clip is never uploaded twice."""
         await self.db.run(Store.cache_file_id, clip.product_id, clip.source, file_id)
 
-    async def swipe(self, user_id: int, card_id: int, action: str) -> SwipeResult:
+    async def swipe(
+        self,
+        user_id: int,
+        card_id: int,
+        action: str,
+        *,
+        on_screen: tuple[int, int] | None = None,
+    ) -> SwipeResult:
         """Record like / dislike / next on the user's current card and pick the next one.
+
+        Three hops, each one call on its thread: the database answers the card and logs the
+        reaction; the ranking learns from it, picks the next card and counts its impression;
+        the database stores that card with its impression (and ``on_screen``, see
+        ``next_card``).
 
         Raises StaleCard when the card is not this user's current, unanswered card (an old
         message, a button pressed twice, a forged id): nothing is recorded then.
@@ -173,8 +201,9 @@ class FeedService:
         kind = SWIPES[action]
         now = self.clock()
         reaction = await self.db.run(_answer_and_record, user_id, card_id, kind, now)
-        await self.ranking.run(Recommender.observe, reaction)
-        return SwipeResult(kind, reaction.dwell_ms or 0, await self.next_card(user_id))
+        pick = await self.ranking.run(_pick_and_count, reaction, user_id, self.clock())
+        card = None if pick is None else await self._store_card(user_id, pick, on_screen)
+        return SwipeResult(kind, reaction.dwell_ms or 0, card)
 
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
@@ -227,15 +256,29 @@ class FeedService:
         return liked[:limit], len(liked)
 
 
+def _pick_and_count(
+    recommender: Recommender, reaction: Reaction | None, user_id: int, now: float
+) -> Pick | None:
+    """On the ranking thread: learn from ``reaction`` (if any), pick the next card and count
+    its impression, in one call so that a swipe crosses to the ranking thread once."""
+    if reaction is not None:
+        recommender.observe(reaction)
+    pick = recommender.next_pick(user_id)
+    if pick is not None:
+        recommender.observe(Reaction(user_id, pick.product_id, EventKind.IMPRESSION, at=now))
+    return pick
+
+
 def _create_card(
-    store: Store, user_id: int, pick: Pick
+    store: Store, user_id: int, pick: Pick, on_screen: tuple[int, int] | None = None
 ) -> tuple[Product, Clip | None, int, str | None]:
     """On the DB thread: load the product, create the card row, log the impression."""
     product = store.get_product(pick.product_id)
     clip = store.get_clip(product.id)
     # The card and its impression go together, so the event log always explains every card.
     with store.db.atomic():
-        card_id = store.create_card(user_id, pick)
+        chat_id, message_id = on_screen if on_screen else (None, None)
+        card_id = store.create_card(user_id, pick, chat_id, message_id)
         impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time())
         store.add_event(impression, card_id)
     because = None
