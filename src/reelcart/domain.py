@@ -163,6 +163,12 @@ class Product:
             and self.moderation is ModerationState.APPROVED
         )
 
+    @property
+    def shareable(self) -> bool:
+        """Anyone may open it (a link, a like, a search): active and approved. Sold out is
+        fine: a like then brings a restock alert."""
+        return self.status is ProductStatus.ACTIVE and self.moderation is ModerationState.APPROVED
+
     def embedding_text(self) -> str:
         """The text the recommender embeds: what the product is, not how it is sold."""
         tags = " ".join(f"#{tag}" for tag in self.hashtags)

@@ -164,6 +164,29 @@ async def test_likes_list_what_was_liked(harness: Harness) -> None:
     likes = await shopper.wait_for(lambda m: "likes" in m.text)
     assert likes.text.startswith("❤️ Your likes (1)")
     assert str(likes.buttons[0]["text"]).startswith(title)
+    # A tap opens the card again, as a new message.
+    await shopper.press(likes, str(likes.buttons[0]["callback_data"]))
+    reopened = await shopper.wait_for(lambda m: m.media_kind is not None and not m.edited)
+    assert reopened.text.startswith(title)
+
+
+async def test_a_liked_product_taken_down_since_does_not_open(harness: Harness) -> None:
+    shopper, card = await first_card(harness)
+    await shopper.press(card, "❤️")
+    await shopper.wait_for(lambda m: m.message_id == card.message_id and m.edited)
+    [(product_id, _dwell)] = events(harness, shopper.id, "like")
+    await shopper.send_command("/likes")
+    likes = await shopper.wait_for(lambda m: "likes" in m.text)
+    for moderation in ("pending", "rejected"):
+        harness.shop.db.call(
+            lambda store, m=moderation: store.db.execute(
+                "UPDATE products SET moderation = ? WHERE id = ?", [m, product_id]
+            )
+        )
+        shown = len(events(harness, shopper.id, "impression"))
+        answer = await shopper.press(likes, str(likes.buttons[0]["callback_data"]))
+        assert answer.text == "That product isn't available right now."
+        assert len(events(harness, shopper.id, "impression")) == shown  # nothing recorded
 
 
 async def test_no_likes_yet_says_how_to_like(harness: Harness) -> None:

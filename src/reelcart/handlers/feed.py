@@ -26,6 +26,7 @@ from reelcart.domain import (
     FeedCard,
     Language,
     ProductNotFound,
+    ProductUnavailable,
     ReasonKind,
     StaleCard,
 )
@@ -115,8 +116,8 @@ async def product_button(update: Update, context: ReelcartContext) -> None:
         return
     try:
         card = await context.shop.feed.open_product(user.id, product_id)
-    except ProductNotFound:
-        await query.answer(t(user.language, "error.product_not_found"))
+    except (ProductNotFound, ProductUnavailable) as exc:
+        await query.answer(t(user.language, exc.message_key))
         return
     await query.answer()
     await show_card(context, update.effective_chat.id, card, user.language)

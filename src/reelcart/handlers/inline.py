@@ -26,7 +26,6 @@ from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 from reelcart.domain import EventKind, Language, Product, ProductNotFound
 from reelcart.handlers import render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext
-from reelcart.handlers.start import shareable
 from reelcart.i18n import format_price, t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 
@@ -48,7 +47,7 @@ async def inline_query(update: Update, context: ReelcartContext) -> None:
             products = [await feed.product(int(match[1]))]
         except ProductNotFound:
             products = []
-        products = [product for product in products if shareable(product)]
+        products = [product for product in products if product.shareable]
     elif text:
         products = await feed.search(text, limit=10)
     username = context.bot.username

@@ -1261,7 +1261,13 @@ def _kick_restock_alerts(context: ReelcartContext) -> None:
     """Deliver restock alerts soon (the periodic job would, a few seconds later)."""
     application = cast(ReelcartApplication, context.application)
     if application.job_queue is not None:
-        application.job_queue.run_once(deliver_restock_alerts, 0.2, name="restock-now")
+        # A loaded event loop may start it late: late is fine, skipped is not.
+        application.job_queue.run_once(
+            deliver_restock_alerts,
+            0.2,
+            name="restock-now",
+            job_kwargs={"misfire_grace_time": None},
+        )
 
 
 async def settle_restock_alerts(context: ReelcartContext) -> None:

@@ -15,10 +15,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import (
     Language,
-    ModerationState,
-    Product,
     ProductNotFound,
-    ProductStatus,
+    ProductUnavailable,
     User,
 )
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
@@ -39,16 +37,12 @@ async def start(update: Update, context: ReelcartContext) -> None:
     if match:
         product_id = int(match[1])
         try:
-            product = await context.shop.feed.product(product_id)
-        except ProductNotFound:
-            await update.message.reply_text(t(user.language, "error.product_not_found"))
-            return
-        if not shareable(product):
-            await update.message.reply_text(t(user.language, "error.product_unavailable"))
+            card = await context.shop.feed.open_product(user.id, product_id)
+        except (ProductNotFound, ProductUnavailable) as exc:
+            await update.message.reply_text(t(user.language, exc.message_key))
             return
         if match[2]:
             await context.shop.merchants.referral_click(match[2], user.id, product_id)
-        card = await context.shop.feed.open_product(user.id, product_id)
         await show_card(context, update.effective_chat.id, card, user.language)
         return
     await update.message.reply_text(
@@ -56,11 +50,6 @@ async def start(update: Update, context: ReelcartContext) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=await interests_keyboard(context, user),
     )
-
-
-def shareable(product: Product) -> bool:
-    """Approved and on sale (sold out is fine: a like then brings a restock alert)."""
-    return product.status is ProductStatus.ACTIVE and product.moderation is ModerationState.APPROVED
 
 
 async def interests_keyboard(context: ReelcartContext, user: User) -> InlineKeyboardMarkup:

@@ -12,6 +12,7 @@ import concurrent.futures
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -27,6 +28,7 @@ from reelcart.domain import (
     Pick,
     Product,
     ProductNotFound,
+    ProductUnavailable,
     Reaction,
     ReasonKind,
     StaleCard,
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_QUERY_LENGTH = 200
+#: Users kept in memory between updates (about 200 bytes each).
+USER_CACHE = 100_000
 
 # Reactions that move the feed on to the next card, and the event each one records.
 SWIPES: dict[str, EventKind] = {
@@ -88,6 +92,44 @@ class RankingThread:
         self._executor.shutdown(wait=True)
 
 
+class _UserCache:
+    """Users as last read from the database, by id, with the Telegram profile they were
+    read for; at most ``USER_CACHE`` of them, least recently used dropped first.
+
+    Every write to a user goes through ``FeedService`` (or tells it, ``forget_user``) and
+    drops the entry. A read that started before such a write must not put the old user
+    back afterwards: each drop bumps the user's generation, and ``put`` only stores what
+    was read in the current one.
+    """
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[int, tuple[tuple[object, ...], User]] = OrderedDict()
+        self._generations: dict[int, int] = {}
+
+    def get(self, user_id: int, profile: tuple[object, ...]) -> User | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] != profile:
+            return None
+        self._entries.move_to_end(user_id)
+        return entry[1]
+
+    def generation(self, user_id: int) -> int:
+        return self._generations.get(user_id, 0)
+
+    def put(self, user: User, profile: tuple[object, ...], generation: int) -> None:
+        if self._generations.get(user.id, 0) != generation:
+            return
+        self._entries[user.id] = (profile, user)
+        self._entries.move_to_end(user.id)
+        while len(self._entries) > USER_CACHE:
+            dropped, _ = self._entries.popitem(last=False)
+            self._generations.pop(dropped, None)
+
+    def drop(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
+        self._generations[user_id] = self._generations.get(user_id, 0) + 1
+
+
 class FeedService:
     """Onboarding, cards, reactions, why-this, search and likes, for one shop."""
 
@@ -107,6 +149,7 @@ class FeedService:
         self._model_executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="reelcart-model"
         )
+        self._users = _UserCache()
 
     def close(self) -> None:
         self._model_executor.shutdown(wait=True)
@@ -116,14 +159,32 @@ class FeedService:
     async def meet(
         self, user_id: int, first_name: str, username: str | None, language_code: str | None
     ) -> tuple[User, bool]:
-        """The user as stored (created on first contact) and whether they are new."""
-        return await self.db.run(Store.touch_user, user_id, first_name, username, language_code)
+        """The user as stored (created on first contact) and whether they are new.
+
+        Every update starts here, so a user whose Telegram profile did not change since the
+        last update is answered from memory (``_UserCache``), without a database hop.
+        """
+        profile = (first_name, username, language_code)
+        known = self._users.get(user_id, profile)
+        if known is not None:
+            return known, False
+        generation = self._users.generation(user_id)
+        user, new = await self.db.run(
+            Store.touch_user, user_id, first_name, username, language_code
+        )
+        self._users.put(user, profile, generation)
+        return user, new
+
+    def forget_user(self, user_id: int) -> None:
+        """The stored user changed (or was erased): the next update reads it again."""
+        self._users.drop(user_id)
 
     async def user(self, user_id: int) -> User | None:
         return await self.db.run(Store.get_user, user_id)
 
     async def set_language(self, user_id: int, language: Language) -> None:
         await self.db.run(Store.set_language, user_id, language)
+        self._users.drop(user_id)
 
     async def interest_options(self) -> list[str]:
         return await self.db.run(Store.interest_options)
@@ -131,6 +192,7 @@ class FeedService:
     async def set_interests(self, user_id: int, interests: Sequence[str], done: bool) -> None:
         """Store the onboarding choices and let the ranking start from them at once."""
         await self.db.run(Store.set_interests, user_id, list(interests), done)
+        self._users.drop(user_id)
         await self.ranking.run(Recommender.set_interests, user_id, list(interests))
 
     # -- cards -------------------------------------------------------------------------
@@ -149,7 +211,8 @@ class FeedService:
     async def open_product(self, user_id: int, product_id: int) -> FeedCard:
         """A card for a product the user asked for (from /likes, /search or a shared link).
 
-        Raises ProductNotFound for an unknown or deleted product.
+        Raises ProductNotFound for an unknown or deleted product, ProductUnavailable for
+        one that is paused or not approved by the moderators (nothing is recorded then).
         """
         pick = Pick(product_id=product_id, reason=ReasonKind.REQUESTED)
         return await self._card(user_id, pick)
@@ -274,6 +337,8 @@ def _create_card(
 ) -> tuple[Product, Clip | None, int, str | None]:
     """On the DB thread: load the product, create the card row, log the impression."""
     product = store.get_product(pick.product_id)
+    if pick.reason is ReasonKind.REQUESTED and not product.shareable:
+        raise ProductUnavailable(product.id)
     clip = store.get_clip(product.id)
     # The card and its impression go together, so the event log always explains every card.
     with store.db.atomic():

@@ -35,10 +35,13 @@ class PrivacyService:
         db: DatabaseWorker,
         ranking: RankingThread,
         anonymize_orders: AnonymizeOrders | None = None,
+        forget_cached: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self.ranking = ranking
         self.anonymize_orders = anonymize_orders
+        #: Drops the user from the feed's memory of users (``FeedService.forget_user``).
+        self.forget_cached = forget_cached
 
     async def export(self, user_id: int) -> bytes:
         """Everything reelcart holds about the user, as indented UTF-8 JSON."""
@@ -59,6 +62,8 @@ class PrivacyService:
         else:
             kept = await self.db.run(insights.kept_orders, user_id)
         erased = await self.db.run(insights.erase_user_data, user_id)
+        if self.forget_cached is not None:
+            self.forget_cached(user_id)
         await self.ranking.run(Recommender.forget, user_id)
         log.info("erased the data of user %s: %s, %d orders kept", user_id, erased, kept)
         return Erasure(erased, kept)

@@ -93,7 +93,9 @@ class Shop:
         shop.admin.load()  # bans, and the settings saved from the admin panel
         shop.broadcasts = BroadcastService(db)
         shop.stats = StatsService(db)
-        shop.privacy = PrivacyService(db, ranking, anonymize_orders=shop.orders.anonymize)
+        shop.privacy = PrivacyService(
+            db, ranking, anonymize_orders=shop.orders.anonymize, forget_cached=feed.forget_user
+        )
         return shop
 
     def close(self) -> None:
