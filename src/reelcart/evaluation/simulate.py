@@ -226,7 +226,11 @@ def simulate(config: Config) -> Result:
     catalog = make_catalog(config, np.random.default_rng(config.seed))
     index = VectorIndex(config.dim)
     index.upsert([p.id for p in catalog.products], catalog.vectors)
-    rec = Recommender(index, discovery_rate=config.discovery_rate, seed=config.seed)
+    # The collaborative model is rebuilt in line: on a background thread, when it lands
+    # would depend on the machine's load, and the same seed would not give the same run.
+    rec = Recommender(
+        index, discovery_rate=config.discovery_rate, seed=config.seed, background_refresh=False
+    )
     rec.load_products(catalog.products)
 
     def pick(shopper: Shopper) -> int | None:

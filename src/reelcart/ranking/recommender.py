@@ -13,7 +13,9 @@ products they engaged with. A pick is, in order of preference:
    people who liked the same products liked, ``ranking.collaborative``): content
    similarity plus the normalised collaborative score, minus a penalty for being close to
    a recent dislike (blend weights in ``signals``). The reason names the side that won:
-   the liked product it resembles, or the liked product whose fans liked it;
+   the liked product it resembles, or the liked product whose fans liked it. A card that
+   breaks a run of one category follows the shopper's likes outside it, or is a discovery
+   card if there are none;
 3. else, if they chose interests at onboarding: the product closest to an interest's
    centroid, interests taking turns;
 4. else the most popular product (mean signal per impression).
@@ -77,7 +79,6 @@ EXPOSURE_CUT_EVERY = 1000
 DISCOVERY_DISLIKE_COSINE = 0.8
 #: Liked products remembered per shopper for "because you liked ...".
 POSITIVE_MEMORY = 1000
-APART = True
 
 
 def _key(label: str) -> str:
@@ -162,7 +163,8 @@ class _Shopper:
     #: Recently quick-skipped products, newest last: their neighbourhood tires.
     recent_skips: deque[int] = field(default_factory=lambda: deque(maxlen=signals.SKIP_MEMORY))
     skip_matrix: np.ndarray | None = None
-    #: Reactions in a row without a positive one: the feed explores more as it grows.
+    #: Passes (quick skips, dislikes) since the last positive reaction: the feed explores
+    #: more, and fades the past, as it grows (``signals.MISS_GRACE``).
     misses: int = 0
     positive_matrix: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -586,7 +588,6 @@ class Recommender:
         for avoid in [*options, set()]:
             pick = (
                 self._personal(shopper, avoid)
-                or (self._discovery(shopper) if APART and avoid and shopper.positives else None)
                 or self._interest(shopper, avoid)
                 or self._popular(shopper, avoid)
             )
@@ -812,9 +813,19 @@ class Recommender:
         """The best hybrid pick for a shopper who has engaged with something."""
         if not shopper.positives:
             return None
-        query = self._query_apart(shopper, avoid) if avoid and APART else self._query(shopper)
+        query = self._query(shopper)
+        # A run of one category is broken with the shopper's taste outside it (a merchant
+        # run only limits supply: the taste stays whole).
+        categories = {group for group in avoid if group.startswith("c:")}
+        if categories:
+            apart = self._query_apart(shopper, categories)
+            if apart is None and self._discovery_rate > 0.0:
+                # Nothing liked outside the run: another category's products nearest the
+                # taste are near it by chance, and a discovery card guesses better.
+                return self._discovery(shopper)
+            query = apart if apart is not None else query
         collab = self._collab_scores(shopper)
-        if query is None and ((avoid and APART) or not len(collab[0])):
+        if query is None and not len(collab[0]):
             return None
         eligible = self._eligible(shopper, avoid)
         candidates = self._candidates(shopper, eligible, avoid, query, collab, RERANK)
@@ -1102,11 +1113,13 @@ class Recommender:
             draws = self._rng.beta(
                 signals.DISCOVERY_PRIOR_LIKES + likes, signals.DISCOVERY_PRIOR_MISSES + misses
             )
-            if shopper.recent_skips:
-                # Exploring where the shopper just passed three times is not exploring.
+            if shopper.recent_skips or shopper.recent_dislikes:
+                # Exploring where the shopper just passed three times is not exploring, and
+                # next to what they called "not for me" is not worth a card.
                 _, vectors = self.index.vectors(pool)
                 if len(vectors) == len(pool):
                     draws = draws - signals.DISCOVERY_FATIGUE * self._skip_penalty(shopper, vectors)
+                    draws = draws - self._dislike_penalty(shopper, vectors)
             order = [pool[i] for i in np.argsort(-draws, kind="stable").tolist()]
             pid = order[0]
             dislikes = self._dislikes(shopper) if shopper.recent_dislikes else None

@@ -74,28 +74,38 @@ DISLIKE_MEMORY = 32
 
 #: Fatigue: each of the last ``SKIP_MEMORY`` quick skips pushes products near it down by up
 #: to this much (same floor as dislikes), and pushes add up. One glance costs a category
-#: little; five quick skips in a row in one area move the feed elsewhere, which is how it
-#: follows a change of taste (``reelcart simulate``) before the taste vector has turned.
-SKIP_NEIGHBOUR_PENALTY = 0.1
+#: little (about 0.14 at the category's typical cosine); four quick skips in one area move
+#: the feed elsewhere, which is how it follows a change of taste (``reelcart simulate``)
+#: before the taste vector has turned. 0.1 -> 0.5 (with the rules below): the like-rate
+#: 11-20 swipes after a change of taste, mean of four seeds, 64% -> 67% of the oracle.
+SKIP_NEIGHBOUR_PENALTY = 0.5
 SKIP_MEMORY = 10
 
+#: A pass (a quick skip or "not for me") also takes back this share of each positive near
+#: it, scaled as the dislike penalty is (a quarter for the rest of its category): out of
+#: the taste and out of the weights the collaborative side gives it. Liking a category
+#: and then skipping it is how a shopper says their taste moved on.
+RETRACT_SHARE = 0.5
+
 #: Exploration grows while a shopper passes on card after card: after ``MISS_GRACE``
-#: reactions in a row without a positive one, each further one adds ``EXPLORE_STEP`` to the
-#: discovery rate, up to ``MAX_EXPLORE_RATE``. A positive reaction resets it. Chosen with
-#: ``reelcart simulate`` (200 shoppers): against grace 3 / step 0.1 / max 0.5 / fade 0.7,
-#: the like-rate 11-20 swipes after a change of taste rose from 48% to 58% of the oracle
-#: while the steady shoppers' swipes 21-40 stayed at 71-72%.
-MISS_GRACE = 2
+#: passes in a row without a positive one, each further one adds ``EXPLORE_STEP`` to the
+#: discovery rate, up to ``MAX_EXPLORE_RATE``. A positive reaction resets it. Only passes
+#: count (a quick skip, "not for me"): skipping a card after watching it is what a
+#: favourite gets now and then, and neither extends nor breaks the streak.
+MISS_GRACE = 1
 EXPLORE_STEP = 0.25
 MAX_EXPLORE_RATE = 0.8
-#: Past the grace, each further miss also fades the shopper's past (taste and the weights
+#: Past the grace, each further pass also fades the shopper's past (taste and the weights
 #: of their positives) by this factor, so that the next like, wherever the exploration
-#: finds it, outweighs a taste that no longer holds. Steady shoppers rarely miss four in a
-#: row; one whose taste changed does at once.
-STREAK_DECAY = 0.5
+#: finds it, outweighs a taste that no longer holds. Steady shoppers rarely pass twice in
+#: a row; one whose taste changed does at once.
+STREAK_DECAY = 0.25
 
+#: When a run of one category (or merchant) must be broken, the next card follows the
+#: shopper's positives outside it, if they weigh at least this much (half a like, after
+#: recency); otherwise it is a discovery card, since the nearest products of another
+#: category to a one-category taste are near it by chance.
 APART_MIN = 0.5
-RETRACT_SHARE = 1.0
 
 #: Popularity is the mean signal per impression, shrunk toward zero as if every product had
 #: this many extra neutral impressions, so one lucky like does not top the chart.
@@ -177,7 +187,8 @@ COLLAB_TAKE_BACK = {EventKind.UNLIKE: -1.0, EventKind.DISLIKE: -2.0}
 DISCOVERY_PRIOR_LIKES = 1.0
 DISCOVERY_PRIOR_MISSES = 1.0
 #: Discovery draws lose this many times the fatigue penalty (``SKIP_NEIGHBOUR_PENALTY``)
-#: of their area: a pool product next to the last quick skips rarely wins, so a shopper the
-#: feed has lost is shown areas not tried yet (``reelcart simulate``, change of taste: back
-#: to 70% of the oracle in 23 swipes against 25 with 3.0).
-DISCOVERY_FATIGUE = 10.0
+#: of their area, and the dislike penalty of theirs: a pool product next to the last quick
+#: skips or a "not for me" rarely wins, so a shopper the feed has lost is shown areas not
+#: tried yet. The product of the two factors (1.0 per skip at cosine 1) was chosen with
+#: ``reelcart simulate``.
+DISCOVERY_FATIGUE = 2.0
