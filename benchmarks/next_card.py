@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def run_one(
     seed: int,
     sessions: int = 200,
     session: int = 20,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Build, replay and measure one catalog size; returns the numbers."""
     from reelcart.domain import EventKind, Money, Product, ProductKind, Reaction
     from reelcart.embeddings.index import VectorIndex
@@ -174,11 +175,25 @@ def run_one(
         if t is not None
     ]
     queries = np.vstack(tastes[:100]).astype(np.float32)
-    _, found = index.search(queries, 10)
-    recall = []
-    for q, row in zip(queries, found, strict=True):
-        exact = np.argpartition(-(matrix @ q), 10)[:10] + 1
-        recall.append(len(set(exact.tolist()) & set(row.tolist())) / 10)
+    truth = [set((np.argpartition(-(matrix @ q), 10)[:10] + 1).tolist()) for q in queries]
+
+    def recall_at(cells: int | None) -> tuple[float, float]:
+        """Recall@10 and median search ms of the index scanning ``cells`` (None: its own)."""
+        index.nprobe = cells
+        found, took = [], []
+        for q in queries:
+            t0 = time.perf_counter_ns()
+            found.append(index.search(q, 10)[1][0])
+            took.append((time.perf_counter_ns() - t0) / 1e6)
+        index.nprobe = None
+        hits = [len(t & set(f.tolist())) / 10 for t, f in zip(truth, found, strict=True)]
+        return float(np.mean(hits)), float(np.median(took))
+
+    recall = [recall_at(None)[0]]
+    # The trade-off behind NPROBE_SHARE: recall and time against the cells scanned.
+    curve = {}
+    if index.approximate:
+        curve = {cells: recall_at(cells) for cells in (16, 32, 64, 128, 256)}
     rec.close()
     del matrix
     rss, peak = _rss_mb()
@@ -205,6 +220,7 @@ def run_one(
         "observe_p50": obs50,
         "observe_p99": obs99,
         "recall": float(np.mean(recall)),
+        "curve": {str(cells): list(point) for cells, point in curve.items()},
         "rss_mb": rss,
         "peak_mb": peak,
         "index_s": index_seconds,
@@ -259,6 +275,12 @@ def main() -> int:
     print()
     print(f"{'products':>10} {'events':>9} {'index':>7} {'p50 ms':>8} {'p99 ms':>8} {'target':>8} "
           f"{'CPU p99':>8} {'recall@10':>10} {'RSS MB':>8}")  # fmt: skip
+    for row in rows:
+        if row["curve"]:
+            points = ", ".join(
+                f"{cells} cells {r:.3f} in {ms:.2f} ms" for cells, (r, ms) in row["curve"].items()
+            )
+            print(f"{int(row['size']):>9,}: recall@10 by cells scanned: {points}")
     targets = {100_000: 2.0, 1_000_000: 5.0}
     for row in rows:
         target = targets.get(int(row["size"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -178,6 +179,11 @@ def test_load_refuses_other_sizes_and_garbage(tmp_path: Path) -> None:
     path.write_bytes(b"not an index at all")
     with pytest.raises(IndexFileError):
         VectorIndex.load(path, DIM)
+    # A bare FAISS file (what reelcart wrote before it kept exact vectors) is refused too:
+    # the caller then rebuilds the index from the vectors stored in the database.
+    faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM)), str(path))
+    with pytest.raises(IndexFileError):
+        VectorIndex.load(path, DIM)
     with pytest.raises(FileNotFoundError):
         VectorIndex.load(tmp_path / "missing.faiss", DIM)
 
@@ -310,12 +316,8 @@ def test_approximate_index_recall_at_10_against_exact_search() -> None:
         index.upsert(np.arange(n + 1, n + 301), fresh[500:])  # add
     assert approximate._index is structure
     assert len(approximate) == len(exact) == n - 1_000 + 300
-    # Vectors come back from 8-bit codes: close, not exact.
-    np.testing.assert_allclose(
-        approximate.vector(int(changed[3])),  # type: ignore[arg-type]
-        fresh[3],
-        atol=approximate.tolerance,
-    )
+    # Vectors come back exactly, not from the 8-bit codes the scan reads.
+    np.testing.assert_array_equal(approximate.vector(int(changed[3])), fresh[3])  # type: ignore[arg-type]
     assert approximate.vector(int(ids[600])) is None
     assert _recall(exact, approximate, queries) >= 0.95
     _, found = approximate.search(queries, 10, exclude=ids[1_500:3_000])
@@ -346,7 +348,7 @@ def test_approximate_index_survives_save_and_load(tmp_path: Path) -> None:
     loaded = VectorIndex.load(path, dim)
     assert loaded.approximate
     assert loaded.ids().tolist() == index.ids().tolist()
-    np.testing.assert_allclose(loaded.vector(10), matrix[9], atol=loaded.tolerance)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(loaded.vector(10), matrix[9])  # type: ignore[arg-type]
     loaded.upsert([5], matrix[4:5])  # still changeable after a load
     assert 5 in loaded
     queries = matrix[9:60]

@@ -6,14 +6,22 @@ Two shapes, one interface:
   vector (about 1 ms at 10k x 384, 6 ms at 100k on this kind of machine);
 - **approximate** above ``APPROXIMATE_THRESHOLD`` vectors: ``IndexIVFScalarQuantizer``, an
   inverted file of ``nlist`` k-means cells of which ``nprobe`` are scanned per query, each
-  vector stored as 8-bit codes. IVF rather than HNSW because products change all the time:
-  IVF removes and replaces vectors in place (FAISS's HNSW cannot remove at all) and builds
-  a million vectors in a minute or two instead of many. 8-bit codes because a query's cost
+  vector stored as 8-bit codes, then the best ``RERANK_FACTOR * k`` it found re-ranked by
+  their exact vectors. IVF rather than HNSW because products change all the time: IVF
+  removes and replaces vectors in place (FAISS's HNSW cannot remove at all) and builds a
+  million vectors in a minute or two instead of many. 8-bit codes because a query's cost
   is the memory it scans: at 300k x 384, scanning 126 cells took 3.8 ms with float vectors
-  and 2.1 ms with codes (a quarter of the memory); vectors given back are within 0.01 per
-  component of the originals (``RECONSTRUCTION_TOLERANCE``). ``nprobe`` is set so that
-  recall@10 against exact search stays above 0.95 (``tests/embeddings/test_index.py``
-  measures it; ``benchmarks/next_card.py`` at 100k and 1M).
+  and 2.1 ms with codes (a quarter of the memory). The re-ranking is what makes few cells
+  enough: at a million products most of what 8-bit codes lose is the order among close
+  neighbours, not the neighbours themselves (recall@10 0.979 from 16 cells or from 128;
+  re-ranking the best 40 from 16 cells: 0.999, in a fifth of the time).
+
+Every vector is also kept exactly, in float32 (``_Shelf``): for the re-ranking, for
+``vector``/``vectors`` (the ranking scores candidates with them) and for retraining. That
+is 1.5 KB per product (1.5 GB at a million), paid for speed and exactness. ``nprobe`` is
+set so that recall@10 against exact search stays above 0.95
+(``tests/embeddings/test_index.py`` measures it; ``benchmarks/next_card.py`` at 100k and
+1M). The file ``save`` writes holds the FAISS index and the exact vectors together.
 
 The switch happens once, when an upsert takes the index past the threshold (the cells are
 trained on the vectors present then); afterwards adds, updates and removals go straight to
@@ -28,6 +36,7 @@ import logging
 import os
 import tempfile
 import threading
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,21 +88,24 @@ APPROXIMATE_THRESHOLD = 5_000
 #: The IVF cells are retrained when the catalog has grown this many times past their training.
 RETRAIN_GROWTH = 4.0
 #: Share of the IVF cells scanned per query, at least ``MIN_NPROBE`` and at most
-#: ``MAX_NPROBE`` of them. Recall@10 against exact search, 8-bit codes: 12k x 48 clustered
-#: (the unit test), 16 cells of 281: 0.985 for tastes near products, 0.945 for random
-#: directions; 100k x 384 (``benchmarks/next_card.py``), 63 of 1264: 0.98.
-NPROBE_SHARE = 1 / 20
+#: ``MAX_NPROBE`` of them. Scanning is what a query costs (about 5 ms for 32k codes at a
+#: million products here). Measured on the shoppers' tastes in ``benchmarks/next_card.py``
+#: (recall@10 against exact search, with the re-ranking): at 100k products (1264 cells)
+#: 16 cells 0.910, 32 0.961, 64 0.990; at a million (2828 cells) 64 cells 0.889 in 1.9 ms,
+#: 128 0.937 in 3.5 ms, 256 0.962 in 6.6 ms. A taste blends several liked products, so at
+#: a million its ten nearest are spread over many cells; the cap keeps the next card within
+#: its time budget there, at the cost of that recall.
+NPROBE_SHARE = 1 / 32
 MIN_NPROBE = 16
-#: Scanning is what a query costs (about 5 ms for 31k codes at a million products here),
-#: so the cells scanned are capped; at a million (4096 cells) 128 gave recall@10 0.94.
-MAX_NPROBE = 128
+MAX_NPROBE = 96
+#: The approximate search fetches this many times ``k`` candidates (at least
+#: ``RERANK_MIN``) and keeps the ``k`` best by their exact vectors.
+RERANK_FACTOR = 4
+RERANK_MIN = 40
 #: k-means training points per cell (FAISS asks for at least 39), and its iterations: the
 #: switch to IVF trains once, and at a million vectors more only costs minutes.
 TRAIN_POINTS_PER_CELL = 40
 TRAIN_ITERATIONS = 10
-#: How far a vector given back by the approximate index may be from the one stored, per
-#: component (8-bit codes over each dimension's trained range).
-RECONSTRUCTION_TOLERANCE = 0.01
 # A hash-table direct map lets an IVF index give a vector back by id and survives
 # removals (the array kind does not); faiss's type stubs lack the enum.
 _HASHTABLE_DIRECT_MAP = faiss.DirectMap.Hashtable if hasattr(faiss, "DirectMap") else 2
@@ -117,6 +129,52 @@ def _remove_from(index: faiss.Index, ids: list[int]) -> int:
     return int(index.remove_ids(_selector(ids)))
 
 
+class _Shelf:
+    """The exact vectors by id: rows of one growable float32 matrix, freed rows reused."""
+
+    def __init__(self, dim: int) -> None:
+        self.matrix = np.zeros((0, dim), dtype=np.float32)
+        self.row: dict[int, int] = {}
+        self._free: list[int] = []
+
+    def put(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        """Store these vectors (replacing those of known ids)."""
+        rows = np.empty(len(ids), dtype=np.int64)
+        fresh: list[int] = []
+        for n, pid in enumerate(ids.tolist()):
+            row = self.row.get(pid)
+            if row is None:
+                if self._free:
+                    row = self._free.pop()
+                else:
+                    fresh.append(n)
+                    continue
+                self.row[pid] = row
+            rows[n] = row
+        if fresh:
+            start = len(self.row) + len(self._free)
+            needed = start + len(fresh)
+            if needed > len(self.matrix):
+                grown = np.zeros((max(needed, 2 * len(self.matrix), 64), self.matrix.shape[1]),
+                                 dtype=np.float32)  # fmt: skip
+                grown[: len(self.matrix)] = self.matrix
+                self.matrix = grown
+            for offset, n in enumerate(fresh):
+                rows[n] = start + offset
+                self.row[int(ids[n])] = start + offset
+        self.matrix[rows] = matrix
+
+    def drop(self, ids: list[int]) -> None:
+        for pid in ids:
+            row = self.row.pop(pid, None)
+            if row is not None:
+                self._free.append(row)
+
+    def get(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of ``ids`` (all known), in their order."""
+        return self.matrix[[self.row[pid] for pid in ids.tolist()]]
+
+
 class VectorIndex:
     """Product vectors by product id, with nearest-neighbour search by inner product.
 
@@ -132,13 +190,15 @@ class VectorIndex:
         self.dim = dim
         self.approximate_threshold = approximate_threshold
         self._index: faiss.Index = self._new_faiss_index(dim)
-        # A Python mirror of the ids: membership tests on the hot path of ranking without a
-        # trip through FAISS.
-        self._ids: set[int] = set()
+        # The exact vectors; its ids double as a Python mirror of the index's, for
+        # membership tests on the hot path of ranking without a trip through FAISS.
+        self._shelf = _Shelf(dim)
+        self._ids = self._shelf.row
         self._lock = threading.RLock()
         self._version = 0
         #: How many vectors the IVF cells were trained on (0 while exact).
         self._trained_on = 0
+        self._nprobe: int | None = None
 
     @staticmethod
     def _new_faiss_index(dim: int) -> faiss.IndexIDMap2:
@@ -151,16 +211,26 @@ class VectorIndex:
 
     @property
     def tolerance(self) -> float:
-        """How far (per component) ``vector`` may be from what was stored: 0 while exact."""
-        return RECONSTRUCTION_TOLERANCE if self.approximate else 0.0
+        """How far (per component) ``vector`` may be from what was stored: 0, they are kept
+        exactly (the 8-bit codes only serve the scan)."""
+        return 0.0
 
     @property
     def nprobe(self) -> int:
-        """IVF cells scanned per query (0 while exact)."""
+        """IVF cells scanned per query (0 while exact); settable, for measurements (None
+        goes back to the share of ``NPROBE_SHARE``)."""
         if not isinstance(self._index, faiss.IndexIVF):
             return 0
+        if self._nprobe is not None:
+            return int(min(self._index.nlist, self._nprobe))
         share = min(MAX_NPROBE, max(MIN_NPROBE, self._index.nlist * NPROBE_SHARE))
         return int(min(self._index.nlist, share))
+
+    @nprobe.setter
+    def nprobe(self, cells: int | None) -> None:
+        if cells is not None and cells < 1:
+            raise ValueError("nprobe must be positive")
+        self._nprobe = cells
 
     def _build_ivf(self, ids: np.ndarray, matrix: np.ndarray) -> faiss.IndexIVF:
         """A trained IVF index holding these vectors (a rebuild: only at the threshold)."""
@@ -234,7 +304,7 @@ class VectorIndex:
             if present:
                 _remove_from(self._index, present)
             self._index.add_with_ids(matrix, id_array)
-            self._ids.update(int(i) for i in id_array)
+            self._shelf.put(id_array, matrix)
             self._maybe_reshape()
             self._version += 1
 
@@ -245,7 +315,7 @@ class VectorIndex:
             if not present:
                 return 0
             removed = _remove_from(self._index, present)
-            self._ids.difference_update(present)
+            self._shelf.drop(present)
             self._version += 1
             return removed
 
@@ -297,14 +367,15 @@ class VectorIndex:
             nprobe = self.nprobe
             hidden = 0 if excluded is None else sum(int(i) in self._ids for i in excluded.tolist())
             wanted = min(k, self._index.ntotal - hidden)
+            fetch = max(k * RERANK_FACTOR, RERANK_MIN)
             while True:
                 ivf_params = faiss.SearchParametersIVF()
                 ivf_params.nprobe = nprobe
                 if selector is not None:
                     ivf_params.sel = selector
-                scores, ids = self._run_search(matrix, k, ivf_params)
+                _, ids = self._run_search(matrix, fetch, ivf_params)
                 if nprobe >= self._index.nlist or (ids >= 0).sum(axis=1).min() >= wanted:
-                    return scores, ids
+                    return self._rerank(matrix, ids, k)
                 nprobe = min(self._index.nlist, 4 * nprobe)
 
     def _run_search(
@@ -317,12 +388,25 @@ class VectorIndex:
         scores[ids == -1] = -np.inf
         return scores, ids
 
+    def _rerank(self, matrix: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best of each row of candidates ``ids`` by exact inner product."""
+        scores = np.full((len(matrix), k), -np.inf, dtype=np.float32)
+        best = np.full((len(matrix), k), -1, dtype=np.int64)
+        for n, (query, row) in enumerate(zip(matrix, ids, strict=True)):
+            found = row[row >= 0]
+            if len(found) == 0:
+                continue
+            exact = self._shelf.get(found) @ query
+            order = np.argsort(-exact, kind="stable")[:k]
+            scores[n, : len(order)] = exact[order]
+            best[n, : len(order)] = found[order]
+        return scores, best
+
     def vector(self, product_id: int) -> np.ndarray | None:
-        """The stored vector of ``product_id``, or None if it is not indexed."""
+        """The stored vector of ``product_id`` (a copy), or None if it is not indexed."""
         with self._lock:
-            if product_id not in self._ids:
-                return None
-            return np.asarray(self._index.reconstruct(int(product_id)), dtype=np.float32)
+            row = self._ids.get(int(product_id))
+            return None if row is None else self._shelf.matrix[row].copy()
 
     def vectors(self, product_ids: Iterable[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)`` for those of ``product_ids`` that are indexed, in their order."""
@@ -332,21 +416,15 @@ class VectorIndex:
             )
             if len(found) == 0:
                 return found, np.zeros((0, self.dim), dtype=np.float32)
-            return found, np.asarray(self._index.reconstruct_batch(found), dtype=np.float32)
+            return found, self._shelf.get(found)
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, matrix)`` of everything indexed, in storage order: for checks and rebuilds."""
+        """``(ids, matrix)`` of everything indexed, by ascending id: for checks and rebuilds."""
         with self._lock:
-            if isinstance(self._index, faiss.IndexIVF):
-                ids = np.array(sorted(self._ids), dtype=np.int64)
-                if len(ids) == 0:
-                    return ids, np.zeros((0, self.dim), dtype=np.float32)
-                return ids, np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32)
-            assert isinstance(self._index, faiss.IndexIDMap2)
-            ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            ids = np.array(sorted(self._ids), dtype=np.int64)
             if len(ids) == 0:
                 return ids, np.zeros((0, self.dim), dtype=np.float32)
-            return ids, np.asarray(self._index.index.reconstruct_n(0, len(ids)))
+            return ids, self._shelf.get(ids)
 
     def ids(self) -> np.ndarray:
         """Every indexed product id, ascending."""
@@ -362,17 +440,24 @@ class VectorIndex:
     # -- files -----------------------------------------------------------------------------
 
     def save(self, path: Path | str) -> None:
-        """Write the index to ``path`` atomically: a crash leaves the old file or the new one."""
+        """Write the index to ``path`` atomically: a crash leaves the old file or the new one.
+
+        One uncompressed NumPy archive: the FAISS index (serialised), the ids and their
+        exact vectors, so that the two never come from different moments.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
             with self._lock:
-                faiss.write_index(self._index, tmp_name)
-            tmp = Path(tmp_name)
-            with tmp.open("rb") as written:
-                os.fsync(written.fileno())
+                ids, matrix = self.items()
+                serialised = faiss.serialize_index(self._index)
+                tmp = Path(tmp_name)
+                with tmp.open("wb") as out:
+                    np.savez(out, faiss=serialised, ids=ids, vectors=matrix)
+                    out.flush()
+                    os.fsync(out.fileno())
             # The rename is the commit point (atomic on POSIX within one directory).
             tmp.replace(target)
         except BaseException:
@@ -387,30 +472,39 @@ class VectorIndex:
         """Read an index written by ``save`` (exact or IVF, whichever it was).
 
         Raises FileNotFoundError if there is no file, IndexFileError if it is unreadable,
-        neither shape ``save`` writes, or holds vectors of another size than ``dim``.
+        not what ``save`` writes (an older reelcart's bare FAISS file included: the caller
+        rebuilds from the stored vectors), inconsistent, or of another size than ``dim``.
         """
         target = Path(path)
         if not target.exists():
             raise FileNotFoundError(target)
         try:
-            raw = faiss.read_index(str(target))
-        except RuntimeError as exc:
-            raise IndexFileError(f"{target}: not a FAISS index ({exc})") from None
-        if raw.d != dim:
+            with np.load(target, allow_pickle=False) as archive:
+                raw = faiss.deserialize_index(archive["faiss"])
+                ids = np.asarray(archive["ids"], dtype=np.int64)
+                matrix = np.asarray(archive["vectors"], dtype=np.float32)
+        except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as exc:
+            raise IndexFileError(f"{target}: not an index reelcart wrote ({exc})") from None
+        if raw.d != dim or matrix.ndim != 2 or matrix.shape[1] != dim:
             raise IndexFileError(f"{target}: vectors of size {raw.d}, expected {dim}")
-        index = cls(dim, approximate_threshold=approximate_threshold)
         if isinstance(raw, faiss.IndexIDMap2):
-            ids = faiss.vector_to_array(raw.id_map).astype(np.int64)
+            stored = faiss.vector_to_array(raw.id_map).astype(np.int64)
         elif isinstance(raw, faiss.IndexIVF):
-            ids = _ivf_ids(raw)
+            stored = _ivf_ids(raw)
             raw.set_direct_map_type(_HASHTABLE_DIRECT_MAP)
-            index._trained_on = len(ids)
         else:
             raise IndexFileError(f"{target}: not an index reelcart writes")
+        if (
+            len(ids) != len(matrix)
+            or len(np.unique(ids)) != len(ids)
+            or not np.array_equal(np.sort(stored), np.sort(ids))
+        ):
+            raise IndexFileError(f"{target}: the index and its vectors disagree")
+        index = cls(dim, approximate_threshold=approximate_threshold)
         index._index = raw
-        index._ids = {int(i) for i in ids}
-        if len(index._ids) != raw.ntotal:
-            raise IndexFileError(f"{target}: duplicate ids")
+        index._shelf.put(ids, matrix)
+        if isinstance(raw, faiss.IndexIVF):
+            index._trained_on = len(ids)
         return index
 
 

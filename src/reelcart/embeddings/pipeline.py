@@ -140,7 +140,9 @@ class ProductEmbedder:
         done = 0
         encoded_ids: list[int] = []
         encoded_chunks: list[np.ndarray] = []
-        unique_texts = list(pending)
+        # Shortest first across the whole import, not only within a chunk: a batch of texts
+        # of one length pads nothing, and the model's cost is the padded length.
+        unique_texts = sorted(pending, key=len)
         for start in range(0, len(unique_texts), self.chunk_size):
             chunk = unique_texts[start : start + self.chunk_size]
             matrix = self.encoder.encode(chunk, batch_size=self.batch_size)
