@@ -253,19 +253,19 @@ class FeedService:
     ) -> SwipeResult:
         """Record like / dislike / next on the user's current card and pick the next one.
 
-        Three hops, each one call on its thread: the database answers the card and logs the
-        reaction; the ranking learns from it, picks the next card and counts its impression;
-        the database stores that card with its impression (and ``on_screen``, see
-        ``next_card``).
+        One trip off the event loop: on the database thread, the card is answered and the
+        reaction logged; the ranking thread (called from there) learns from it, picks the
+        next card and counts its impression; back on the database thread, that card is
+        stored with its impression (and ``on_screen``, see ``next_card``). The ranking never
+        waits for the database, so the two threads cannot deadlock.
 
         Raises StaleCard when the card is not this user's current, unanswered card (an old
         message, a button pressed twice, a forged id): nothing is recorded then.
         """
         kind = SWIPES[action]
-        now = self.clock()
-        reaction = await self.db.run(_answer_and_record, user_id, card_id, kind, now)
-        pick = await self.ranking.run(_pick_and_count, reaction, user_id, self.clock())
-        card = None if pick is None else await self._store_card(user_id, pick, on_screen)
+        reaction, card = await self.db.run(
+            _swipe, self.ranking, user_id, card_id, kind, self.clock(), on_screen
+        )
         return SwipeResult(kind, reaction.dwell_ms or 0, card)
 
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
@@ -317,6 +317,26 @@ class FeedService:
         products = await self.db.run(Store.get_products, ids)
         liked = [products[i] for i in ids if i in products and products[i].status != "deleted"]
         return liked[:limit], len(liked)
+
+
+def _swipe(
+    store: Store,
+    ranking: RankingThread,
+    user_id: int,
+    card_id: int,
+    kind: EventKind,
+    now: float,
+    on_screen: tuple[int, int] | None,
+) -> tuple[Reaction, FeedCard | None]:
+    """On the DB thread: the whole of ``FeedService.swipe``."""
+    reaction = _answer_and_record(store, user_id, card_id, kind, now)
+    pick = ranking.call(_pick_and_count, reaction, user_id, now)
+    if pick is None:
+        return reaction, None
+    product, clip, new_card_id, because = _create_card(store, user_id, pick, on_screen)
+    message_id = on_screen[1] if on_screen else None
+    card = FeedCard(new_card_id, product, clip, pick, because_title=because, message_id=message_id)
+    return reaction, card
 
 
 def _pick_and_count(
