@@ -254,6 +254,29 @@ async def test_clips_are_uploaded_once_then_sent_by_file_id(harness: Harness) ->
     assert files.uploads == before + 1  # the second time it went by file_id
 
 
+async def test_a_file_id_telegram_forgot_is_replaced_by_the_new_one(harness: Harness) -> None:
+    # E.g. the bot's token changed: Telegram no longer knows the file_ids cached before.
+    harness.shop.db.call(
+        lambda store: store.db.execute(
+            "UPDATE clips SET file_id = 'forgotten-file-id' WHERE product_id = "
+            "(SELECT id FROM products WHERE title = 'Monstera plant')"
+        )
+    )
+    shopper = harness.user()
+    files = harness.server.state.files
+    before = files.uploads
+    first = await _open_from_search(shopper, "Monstera plant")
+    assert files.uploads == before + 1  # refused by Telegram, uploaded again
+    for _ in range(50):
+        if await _cached_file_id(harness, "Monstera plant") == first.file_id:
+            break
+        await asyncio.sleep(0.1)
+    assert await _cached_file_id(harness, "Monstera plant") == first.file_id
+    again = await _open_from_search(shopper, "Monstera plant")
+    assert again.file_id == first.file_id
+    assert files.uploads == before + 1  # and from then on sent by the new file_id
+
+
 async def test_a_product_without_a_clip_shows_a_picture(harness: Harness) -> None:
     shopper = harness.user()
     card = await _open_from_search(shopper, "Snake plant hardy house plant")

@@ -158,15 +158,17 @@ async def show_card(
         message, uploaded = await _edit_card(context, replace, card, caption, keyboard)
     if message is None:
         try:
-            message = await _send_card(context, chat_id, card, caption, keyboard)
+            message, uploaded = await _send_card(context, chat_id, card, caption, keyboard)
         except BadRequest as exc:
             if card.clip is None or not _is_file_error(exc):
                 raise
             # The clip cannot be fetched (e.g. a broken video_url): the card goes without it.
             log.warning("clip of product %s failed: %s", card.product.id, exc)
             card = dataclasses.replace(card, clip=None)
-            message = await _send_card(context, chat_id, card, caption, keyboard)
-    await _cache_file_id(context, card.clip, message)
+            message, uploaded = await _send_card(context, chat_id, card, caption, keyboard)
+    if uploaded:
+        # A first upload, or Telegram forgot the cached file_id: cache the one it gave now.
+        await _cache_file_id(context, card.clip, message)
     if uploaded or card.message_id != message.message_id:
         # Sent anew, or an upload took time: dwell counts from now (see FeedService.card_shown).
         await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
@@ -179,21 +181,25 @@ async def _send_card(
     card: FeedCard,
     caption: str,
     keyboard: InlineKeyboardMarkup,
-) -> Message:
+) -> tuple[Message, bool]:
+    """Send the card as a new message: (the message, whether the clip was uploaded)."""
     clip = card.clip
     html = ParseMode.HTML
     for attempt in (0, 1):
         media = await _media_source(context, card, use_cache=attempt == 0)
+        uploaded = _is_upload(media, clip)
         try:
             if clip is None:
-                return await context.bot.send_photo(
+                photo = await context.bot.send_photo(
                     chat_id, media, caption=caption, parse_mode=html, reply_markup=keyboard
                 )
+                return photo, uploaded
             if clip.is_animation:
-                return await context.bot.send_animation(
+                animation = await context.bot.send_animation(
                     chat_id, media, caption=caption, parse_mode=html, reply_markup=keyboard
                 )
-            return await context.bot.send_video(
+                return animation, uploaded
+            video = await context.bot.send_video(
                 chat_id,
                 media,
                 caption=caption,
@@ -204,6 +210,7 @@ async def _send_card(
                 height=clip.height,
                 supports_streaming=True,
             )
+            return video, uploaded
         except BadRequest as exc:
             # A cached file_id Telegram no longer knows: upload from the source once more.
             if attempt == 0 and _is_file_error(exc) and clip is not None and clip.file_id:
@@ -225,7 +232,7 @@ async def _edit_card(
     clip = card.clip
     for attempt in (0, 1):
         media = await _media_source(context, card, use_cache=attempt == 0)
-        uploaded = not isinstance(media, str) or media.startswith(("http://", "https://"))
+        uploaded = _is_upload(media, clip)
         item: InputMediaVideo | InputMediaAnimation | InputMediaPhoto
         if clip is None:
             item = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
@@ -277,11 +284,15 @@ async def _media_source(
     return InputFile(data, filename=Path(clip.source).name, attach=True)
 
 
+def _is_upload(media: str | InputFile, clip: Clip | None) -> bool:
+    """Whether sending ``media`` makes Telegram take a file in (bytes or a URL it fetches)
+    rather than reuse one by its file_id."""
+    return clip is None or clip.file_id is None or media != clip.file_id
+
+
 async def _cache_file_id(context: ReelcartContext, clip: Clip | None, message: Message) -> None:
-    if clip is None or clip.file_id:
-        return
     media = message.video or message.animation
-    if media is not None:
+    if clip is not None and media is not None and media.file_id != clip.file_id:
         await context.shop.feed.clip_uploaded(clip, media.file_id)
 
 
