@@ -927,15 +927,25 @@ async def test_a_crash_mid_upload_or_mid_broadcast_loses_nothing_and_doubles_not
             done = await admin.wait_for(
                 lambda m: m.message_id == preview.message_id and "done" in m.text, timeout=60
             )
-            received = [sum("Spring sale" in m.text for m in p.messages) for p in people]
-            assert received[3] == 0  # blocked the bot
-            assert received[:3] + received[4:] == [1] * (len(people) - 1)
             assert "1 blocked the bot" in done.text
             states = dict(
                 shop_query(db_path, "SELECT state, count(*) FROM broadcast_recipients GROUP BY 1")
             )
             assert set(states) <= {"sent", "blocked", "unknown"}
             assert states.get("unknown", 0) <= 1
+            # The one message in flight when the bot died may or may not have left: it is
+            # never sent twice. Everyone else got it exactly once; the blocker, never.
+            in_flight = {row[0] for row in shop_query(
+                db_path, "SELECT user_id FROM broadcast_recipients WHERE state = 'unknown'"
+            )}  # fmt: skip
+            for person in people:
+                got = sum("Spring sale" in m.text for m in person.messages)
+                if person.id == recipients[3]:
+                    assert got == 0  # blocked the bot
+                elif person.id in in_flight:
+                    assert got <= 1
+                else:
+                    assert got == 1, person.id
             assert shop_value(db_path, "SELECT blocked_at IS NOT NULL FROM user_flags "
                               "WHERE user_id = ?", recipients[3]) == 1  # fmt: skip
             # The panel's settings survived both crashes.
