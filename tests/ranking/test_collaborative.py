@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from reelcart.ranking import collaborative
 from reelcart.ranking.collaborative import CoEngagement, Snapshot, build
 
 
@@ -73,3 +75,58 @@ def test_no_engagement_means_no_scores() -> None:
     engagement.refresh()
     rows, scores = engagement.scores(np.array([3]), np.array([1.0]))
     assert len(rows) == len(scores) == 0
+
+
+def _busy_log(seed: int) -> CoEngagement:
+    """A model, and live pairs on top of it: some recorded while a refresh was being built,
+    some moved aside by a refresh still under way."""
+    rng = np.random.default_rng(seed)
+    engagement = CoEngagement(ease_items=10)
+
+    def swipe(users: range) -> None:
+        for user in users:
+            for item in rng.choice(30, size=6, replace=False).tolist():
+                engagement.record(user, item, 1.0)
+
+    swipe(range(30))
+    engagement.refresh()
+    swipe(range(30, 40))
+    snapshot = engagement.snapshot()
+    swipe(range(40, 50))
+    engagement.install(engagement.build(snapshot))
+    swipe(range(50, 55))
+    engagement.snapshot()
+    swipe(range(55, 60))
+    return engagement
+
+
+def test_scores_are_the_weighted_sum_of_strengths() -> None:
+    # The one-pass scoring agrees with the definition: sum over positives j of
+    # w_j * strength(j, item), model and live pairs alike; so does strengths().
+    engagement = _busy_log(1)
+    items = np.array([0, 3, 7, 12, 29])
+    weights = np.array([1.0, 0.5, 2.0, 0.25, 1.0])
+    rows, scores = engagement.scores(items, weights)
+    expected = {
+        target: sum(w * engagement.strength(i, target) for i, w in zip(items, weights, strict=True))
+        for target in range(30)
+    }
+    assert set(rows.tolist()) == {t for t, value in expected.items() if value > 0}
+    for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+        assert score == pytest.approx(expected[row], rel=1e-5)
+    for target in (1, 12, 25):
+        assert engagement.strengths(items, target) == pytest.approx(
+            [engagement.strength(int(i), target) for i in items], rel=1e-5
+        )
+
+
+def test_sparse_and_dense_scoring_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small catalogs score through dense arrays, large ones through the sparse pairs.
+    items, weights = np.array([2, 5, 11]), np.array([1.0, 0.8, 0.3])
+    dense_rows, dense = _busy_log(2).scores(items, weights)
+    monkeypatch.setattr(collaborative, "DENSE_SCORES", 0)
+    monkeypatch.setattr(collaborative, "DENSE_PAIRS", 0)
+    sparse_rows, sparse = _busy_log(2).scores(items, weights)
+    assert len(dense_rows) > 10
+    assert dense_rows.tolist() == sorted(sparse_rows.tolist())
+    assert dense == pytest.approx(sparse[np.argsort(sparse_rows)], rel=1e-5)

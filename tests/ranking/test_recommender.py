@@ -13,6 +13,7 @@ from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import EventKind, Pick, ProductStatus, Reaction, ReasonKind
 from reelcart.embeddings.index import VectorIndex
+from reelcart.ranking import signals
 from reelcart.ranking.recommender import Recommender
 
 from .conftest import World, react, swipe
@@ -399,3 +400,48 @@ def test_the_feed_follows_a_change_of_taste() -> None:
             _swipe_with_taste(rec, world, "shoes")
         coffee += sum(_swipe_with_taste(rec, world, "coffee") for _ in range(15))
     assert coffee >= 60
+
+
+def _pass(rec: Recommender, product_id: int) -> None:
+    """A quick skip of a product the shopper was shown."""
+    rec.observe(Reaction(USER, product_id, EventKind.IMPRESSION))
+    rec.observe(Reaction(USER, product_id, EventKind.SKIP, 300))
+
+
+def test_a_category_last_passed_on_sits_out_until_a_like_in_it(world: World) -> None:
+    rec = world.recommender()
+    shoes = world.by_category["shoes"]
+    for pid in shoes[:5]:
+        react(rec, USER, pid, EventKind.LIKE)
+    # The taste is all shoes, and one quick skip does not turn it; the category still sits
+    # out, even after a like elsewhere, until the shopper likes shoes again.
+    _pass(rec, shoes[5])
+    after_pass = [swipe(rec, USER) for _ in range(3)]
+    react(rec, USER, world.by_category["books"][0], EventKind.LIKE)
+    after_pass += [swipe(rec, USER) for _ in range(3)]
+    assert all(world.category(p.product_id) != "shoes" for p in after_pass)
+    react(rec, USER, shoes[6], EventKind.LIKE)
+    assert world.category(swipe(rec, USER).product_id) == "shoes"
+
+
+def test_discovery_sweeps_categories_not_passed_on_lately() -> None:
+    world = World().fill(40)
+    rec = world.recommender(discovery_rate=1.0, seed=6)
+    for category in ("shoes", "coffee", "books", "games"):
+        _pass(rec, world.by_category[category][0])
+    picks = []
+    for _ in range(8):
+        pick = rec.next_pick(USER)
+        assert pick is not None
+        rec.observe(Reaction(USER, pick.product_id, EventKind.IMPRESSION))
+        picks.append(pick)
+    assert all(p.reason is ReasonKind.DISCOVERY for p in picks)
+    assert {world.category(p.product_id) for p in picks} == {"garden"}
+    # After a like, the passes before it (reactions 1-4; the like is the 5th) sit out until
+    # they are PASS_MEMORY reactions old, then every category is open again (the cards
+    # between are watched skips: neither a pass nor a positive).
+    react(rec, USER, world.by_category["garden"][-1], EventKind.LIKE)
+    during = {world.category(swipe(rec, USER).product_id) for _ in range(signals.PASS_MEMORY - 5)}
+    assert during == {"garden"}
+    after = {world.category(swipe(rec, USER).product_id) for _ in range(10)}
+    assert len(after) > 1

@@ -45,6 +45,13 @@ PAIR_MEMORY = 20
 MAX_CELL = 2.0
 #: Refresh after this many engagements since the last one.
 REFRESH_EVERY = 5000
+#: Up to this many products, a shopper's scores are summed into one dense array (a pass
+#: over the catalog is cheaper than sorting the neighbours); beyond, over the ones found.
+DENSE_SCORES = 1 << 16
+#: Up to this many products, the live pairs are also kept as a dense matrix (4 MB at
+#: most), so a shopper's live scores are one product of arrays instead of a loop over
+#: their positives; a catalog that grows past it goes on with the sparse pairs alone.
+DENSE_PAIRS = 1024
 
 
 @dataclass(frozen=True)
@@ -238,6 +245,12 @@ class CoEngagement:
         self._live_counts: defaultdict[int, float] = defaultdict(float)
         self._pairs_before: dict[int, defaultdict[int, float]] = {}
         self._live_before: dict[int, float] = {}
+        # Engagements per product row (the model's counts plus the live ones), kept up to
+        # date as they come, and each product's live partners as arrays (dropped when its
+        # pairs change): scoring then needs no Python loop over partners.
+        self._totals = np.zeros(0, dtype=np.float64)
+        self._partner_arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._pair_matrix: np.ndarray | None = np.zeros((0, 0), dtype=np.float32)
         self.model = _empty_model()
         #: Changes whenever scores may change: cached scores keyed on it stay right.
         self.version = 0
@@ -261,13 +274,21 @@ class CoEngagement:
         self._items[self._size] = item
         self._weights[self._size] = weight
         self._size += 1
-        self._n_items = max(self._n_items, item + 1)
+        self.grow(item + 1)
         recent = self._recent.setdefault(user_id, deque(maxlen=PAIR_MEMORY))
         if weight > 0 and self.live and item not in recent:
             self._live_counts[item] += 1.0
+            self._totals[item] += 1.0
             for other in recent:
                 self._pairs[other][item] += 1.0
                 self._pairs[item][other] += 1.0
+                self._partner_arrays.pop(other, None)
+            if recent:
+                self._partner_arrays.pop(item, None)
+                if self._pair_matrix is not None:
+                    others = np.fromiter(recent, dtype=np.int64, count=len(recent))
+                    self._pair_matrix[others, item] += 1.0
+                    self._pair_matrix[item, others] += 1.0
             self.version += 1
         if weight > 0:
             if item in recent:
@@ -290,6 +311,19 @@ class CoEngagement:
     def grow(self, n_items: int) -> None:
         """Make room for product rows below ``n_items`` (rows never engaged with score 0)."""
         self._n_items = max(self._n_items, n_items)
+        if len(self._totals) < n_items:
+            grown = np.zeros(max(n_items, 2 * len(self._totals)), dtype=np.float64)
+            grown[: len(self._totals)] = self._totals
+            self._totals = grown
+        matrix = self._pair_matrix
+        if matrix is not None and len(matrix) < n_items:
+            if n_items > DENSE_PAIRS:
+                self._pair_matrix = None
+            else:
+                size = min(DENSE_PAIRS, max(n_items, 2 * len(matrix)))
+                grown_pairs = np.zeros((size, size), dtype=np.float32)
+                grown_pairs[: len(matrix), : len(matrix)] = matrix
+                self._pair_matrix = grown_pairs
 
     @property
     def pending(self) -> int:
@@ -334,6 +368,17 @@ class CoEngagement:
         self.model = model
         self._pairs_before = {}
         self._live_before = {}
+        self._partner_arrays = {}
+        self.grow(model.n_items)
+        self._totals[:] = 0.0
+        self._totals[: len(model.counts)] = model.counts
+        for item, count in self._live_counts.items():
+            self._totals[item] += count
+        if self._pair_matrix is not None:
+            self._pair_matrix[:] = 0.0
+            for item, partners in self._pairs.items():
+                for other, count in partners.items():
+                    self._pair_matrix[item, other] = count
         self.version += 1
         log.debug(
             "collaborative model: %d products, %d neighbour pairs, %d log entries",
@@ -358,9 +403,23 @@ class CoEngagement:
             merged[other] = merged.get(other, 0.0) + count
         return merged
 
+    def _partners(self, item: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(partner rows, pair counts)`` of ``item``'s live pairs, or None (cached)."""
+        cached = self._partner_arrays.get(item)
+        if cached is None:
+            partners = self._live_partners(item)
+            if not partners:
+                return None
+            cached = (
+                np.fromiter(partners, dtype=np.int64, count=len(partners)),
+                np.fromiter(partners.values(), dtype=np.float64, count=len(partners)),
+            )
+            self._partner_arrays[item] = cached
+        return cached
+
     def _count(self, item: int) -> float:
-        model_count = float(self.model.counts[item]) if item < len(self.model.counts) else 0.0
-        return model_count + self._live_counts.get(item, 0.0) + self._live_before.get(item, 0.0)
+        """Engagements with product row ``item``, at least 1 (a normaliser)."""
+        return max(float(self._totals[item]), 1.0) if item < len(self._totals) else 1.0
 
     def scores(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Collaborative scores from positives ``items`` (rows) weighted by ``weights``.
@@ -368,28 +427,96 @@ class CoEngagement:
         Returns ``(rows, scores)`` for every product with a non-zero score, unordered.
         """
         model = self.model
+        items = np.asarray(items, dtype=np.int64)
+        weights = np.asarray(weights, dtype=np.float64)
         parts_rows: list[np.ndarray] = []
         parts_vals: list[np.ndarray] = []
-        for item, weight in zip(items.tolist(), weights.tolist(), strict=True):
-            if item < model.n_items:
-                start, end = model.indptr[item], model.indptr[item + 1]
-                if end > start:
-                    parts_rows.append(model.indices[start:end])
-                    parts_vals.append(model.values[start:end] * weight)
-            partners = self._live_partners(item)
-            if partners:
-                mine = max(self._count(item), 1.0)
-                others = np.fromiter(partners, dtype=np.int32, count=len(partners))
-                counts = np.fromiter(partners.values(), dtype=np.float32, count=len(partners))
-                theirs = np.array([max(self._count(o), 1.0) for o in others.tolist()])
-                parts_rows.append(others)
-                parts_vals.append(model.scale * weight * counts / np.sqrt(mine * theirs))
+        # The model's rows of all the positives at once: their CSR slices, concatenated.
+        inside = items < model.n_items
+        if inside.any():
+            starts = model.indptr[items[inside]]
+            lengths = model.indptr[items[inside] + 1] - starts
+            total = int(lengths.sum())
+            if total:
+                offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+                at = offsets + np.arange(total)
+                parts_rows.append(model.indices[at])
+                parts_vals.append(model.values[at] * np.repeat(weights[inside], lengths))
+        # Live pairs: each pair normalised by both ends' engagement counts (cosine-like).
+        if self._pair_matrix is not None:
+            n = self._n_items
+            known = items < n  # a row never recorded nor grown to has no pairs
+            sources = items[known]
+            per_source = weights[known] / np.sqrt(np.maximum(self._totals[sources], 1.0))
+            live = per_source @ self._pair_matrix[sources, :n]
+            live *= model.scale / np.sqrt(np.maximum(self._totals[:n], 1.0))
+            found = np.flatnonzero(live)
+            if len(found):
+                parts_rows.append(found)
+                parts_vals.append(live[found])
+        else:
+            self._sparse_live(items, weights, parts_rows, parts_vals)
         if not parts_rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         rows = np.concatenate(parts_rows)
         vals = np.concatenate(parts_vals).astype(np.float64)
+        if self._n_items <= DENSE_SCORES:
+            dense = np.bincount(rows, weights=vals, minlength=self._n_items)
+            found = np.flatnonzero(dense)
+            return found.astype(np.int64), dense[found]
         unique, inverse = np.unique(rows, return_inverse=True)
         return unique.astype(np.int64), np.bincount(inverse, weights=vals)
+
+    def _sparse_live(
+        self,
+        items: np.ndarray,
+        weights: np.ndarray,
+        parts_rows: list[np.ndarray],
+        parts_vals: list[np.ndarray],
+    ) -> None:
+        """Append the live part of ``scores`` from the sparse pairs, one positive at a time."""
+        sources: list[int] = []
+        source_weights: list[float] = []
+        live: list[tuple[np.ndarray, np.ndarray]] = []
+        for item, weight in zip(items.tolist(), weights.tolist(), strict=True):
+            partners = self._partners(item)
+            if partners is not None:
+                sources.append(item)
+                source_weights.append(weight)
+                live.append(partners)
+        if live:
+            totals = self._totals
+            lengths = np.array([len(others) for others, _ in live])
+            others = np.concatenate([others for others, _ in live])
+            counts = np.concatenate([counts for _, counts in live])
+            per_source = np.array(source_weights) / np.sqrt(np.maximum(totals[sources], 1.0))
+            theirs = np.sqrt(np.maximum(totals[others], 1.0))
+            parts_rows.append(others)
+            parts_vals.append(self.model.scale * counts * np.repeat(per_source, lengths) / theirs)
+
+    def strengths(self, sources: np.ndarray, target: int) -> np.ndarray:
+        """``strength(source, target)`` for each of the product rows ``sources``."""
+        model = self.model
+        sources = np.asarray(sources, dtype=np.int64)
+        values = np.zeros(len(sources))
+        inside = np.flatnonzero(sources < model.n_items)
+        if len(inside):
+            starts = model.indptr[sources[inside]]
+            lengths = model.indptr[sources[inside] + 1] - starts
+            total = int(lengths.sum())
+            if total:
+                at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+                hit = model.indices[at] == target
+                owner = np.repeat(inside, lengths)[hit]
+                np.add.at(values, owner, model.values[at][hit])
+        # Live pairs are symmetric: the target's partners are the sources pointing to it.
+        partners = self._live_partners(target)
+        if partners:
+            live = np.array([partners.get(source, 0.0) for source in sources.tolist()])
+            if live.any():
+                theirs = np.sqrt(np.maximum(self._totals[sources], 1.0))
+                values += model.scale * live / (theirs * np.sqrt(self._count(target)))
+        return values
 
     def strength(self, source: int, target: int) -> float:
         """How strongly product row ``source`` points to ``target`` (model and live pairs)."""
@@ -403,9 +530,5 @@ class CoEngagement:
                 value += float(model.values[start + at])
         live = self._live_partners(source).get(target)
         if live:
-            value += (
-                model.scale
-                * live
-                / np.sqrt(max(self._count(source), 1.0) * max(self._count(target), 1.0))
-            )
+            value += model.scale * live / np.sqrt(self._count(source) * self._count(target))
         return value

@@ -4,18 +4,20 @@ Each shopper has a taste vector: the decayed, weighted sum of the vectors of the
 they reacted to (weights and decay in ``ranking.signals``), and a decayed list of the
 products they engaged with. A pick is, in order of preference:
 
-1. with probability ``discovery_rate``, a *discovery* card: Thompson sampling on the
-   like-rate of the least shown products (``signals``), never of the category or merchant
-   of the last cards, so new products get seen and shoppers find what they did not know
-   they wanted;
+1. with probability ``discovery_rate`` (more on a losing streak), a *discovery* card:
+   Thompson sampling on the like-rate of the least shown products (``signals``), never of
+   the category or merchant of the last cards, nor of a category the shopper passed on
+   lately when others are left, so new products get seen and shoppers find what they did
+   not know they wanted;
 2. if the shopper has engaged with something: the best of a *hybrid* score over candidates
    from the FAISS index (nearest to the taste) and from the collaborative model (what
    people who liked the same products liked, ``ranking.collaborative``): content
    similarity plus the normalised collaborative score, minus a penalty for being close to
    a recent dislike (blend weights in ``signals``). The reason names the side that won:
-   the liked product it resembles, or the liked product whose fans liked it. A card that
-   breaks a run of one category follows the shopper's likes outside it, or is a discovery
-   card if there are none;
+   the liked product it resembles, or the liked product whose fans liked it. Categories
+   whose last verdict from the shopper was a pass (a quick skip, "not for me") sit out
+   while others can be offered. A card that breaks a run of one category follows the
+   shopper's likes outside it, or is a discovery card if there are none;
 3. else, if they chose interests at onboarding: the product closest to an interest's
    centroid, interests taking turns;
 4. else the most popular product (mean signal per impression).
@@ -53,6 +55,9 @@ MAX_FIRST_FETCH = 1024
 #: Search results kept (see ``_Shortlist``), and the longest kept: at most about 50 MB.
 SHORTLIST_CACHE = 2048
 SHORTLIST_LENGTH = 2048
+#: While categories sit out (passed on), the nearest products are looked for among at most
+#: this many: when they hold most of a large catalog, the full pass after it is cheaper.
+SIT_OUT_FETCH = 256
 #: Accepted candidates re-scored with the dislike penalty.
 RERANK = 32
 #: A taste query this close (cosine) to the one a shortlist was searched with reuses it.
@@ -113,6 +118,12 @@ def _within(members: set[int], accept: Callable[[int], bool]) -> Callable[[int],
     return lambda pid: pid in members and accept(pid)
 
 
+def _outside(
+    categories: set[str], category_of: dict[int, str], accept: Callable[[int], bool]
+) -> Callable[[int], bool]:
+    return lambda pid: category_of.get(pid) not in categories and accept(pid)
+
+
 @dataclass(frozen=True)
 class _Shortlist:
     """The last exact search for one shopper, reusable while nothing it depends on changed.
@@ -144,6 +155,9 @@ class _Shopper:
     reactions: int = 0
     #: The last collaborative scores: (key, product ids ascending, scores, ids best first).
     collab_cache: tuple[tuple[int, int], np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: The positives the collaborative side scores from, as arrays: (reaction count when
+    #: computed, product ids, their rows, their decayed weights).
+    collab_positives: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
     seen: set[int] = field(default_factory=set)
     #: Picked but their impression not observed yet: the impression must not count twice.
     pending: set[int] = field(default_factory=set)
@@ -167,6 +181,12 @@ class _Shopper:
     #: more, and fades the past, as it grows (``signals.MISS_GRACE``).
     misses: int = 0
     positive_matrix: tuple[np.ndarray, np.ndarray] | None = None
+    #: Categories whose last verdict was a pass, with the shopper's reaction count then;
+    #: a positive reaction in one drops it. Personal picks look elsewhere, discovery too
+    #: for a while (``signals.PASS_MEMORY``).
+    passed: dict[str, int] = field(default_factory=dict)
+    #: Their reaction count at their last positive reaction.
+    positive_at: int = 0
 
 
 class Recommender:
@@ -198,6 +218,9 @@ class Recommender:
         self._by_merchant: dict[int, set[int]] = {}
         self._by_hashtag: dict[str, set[int]] = {}
         self._category_of: dict[int, str] = {}
+        # The diversity groups of each (category, merchant), built once: ``_groups`` runs
+        # for every candidate of every pick.
+        self._group_pairs: dict[tuple[str, int], tuple[str, str]] = {}
         self._clip_seconds: dict[int, float] = {}
         self._interest_vectors: dict[str, np.ndarray] = {}
         self._shoppers: dict[int, _Shopper] = {}
@@ -349,9 +372,15 @@ class Recommender:
     def _groups(self, product_id: int) -> tuple[str, str]:
         """The diversity groups of a product: its category and its merchant."""
         product = self._products.get(product_id)
-        merchant = _merchant_group(product.merchant_id) if product is not None else ""
-        category = self._category(product_id)
-        return (_category_group(category) if category else "", merchant)
+        if product is None:
+            return ("", "")
+        key = (self._category(product_id), product.merchant_id)
+        groups = self._group_pairs.get(key)
+        if groups is None:
+            category, merchant = key
+            groups = (_category_group(category) if category else "", _merchant_group(merchant))
+            self._group_pairs[key] = groups
+        return groups
 
     def _members(self, group: str) -> set[int]:
         if group.startswith("m:"):
@@ -427,9 +456,13 @@ class Recommender:
         shopper.reactions += 1
         shopper.seen.add(product_id)
 
+        category = self._category(product_id)
         if reaction.kind in signals.POSITIVE_KINDS:
             shopper.misses = 0
+            shopper.passed.pop(category, None)
+            shopper.positive_at = shopper.reactions
         elif weight < 0:
+            shopper.passed[category] = shopper.reactions
             shopper.misses += 1
             if shopper.misses > signals.MISS_GRACE:
                 self._fade(shopper, signals.STREAK_DECAY)
@@ -448,6 +481,7 @@ class Recommender:
             if product_id in shopper.positives:
                 del shopper.positives[product_id]
                 shopper.positive_matrix = None
+                shopper.collab_positives = None
         elif reaction.kind in signals.POSITIVE_KINDS:
             previous = shopper.positives.get(product_id)
             total = weight + (self._decayed(shopper, previous) if previous else 0.0)
@@ -456,6 +490,7 @@ class Recommender:
             while len(shopper.positives) > POSITIVE_MEMORY:
                 shopper.positives.popitem(last=False)
             shopper.positive_matrix = None
+            shopper.collab_positives = None
 
         if weight < 0 and shopper.positives:
             self._retract(shopper, product_id)
@@ -505,10 +540,12 @@ class Recommender:
                 age = shopper.reactions - at
                 shopper.taste -= taken * signals.TASTE_DECAY**age * matrix[i]
         shopper.collab_cache = None
+        shopper.collab_positives = None
 
     @staticmethod
     def _fade(shopper: _Shopper, factor: float) -> None:
         """Scale down everything the shopper's past says (taste and positives' weights)."""
+        shopper.collab_positives = None
         if shopper.taste is not None:
             shopper.taste *= factor
         for pid, (weight, at) in shopper.positives.items():
@@ -618,6 +655,7 @@ class Recommender:
         seen: int = 0,
         avoid: set[str] | frozenset[str] = frozenset(),
         drifting: bool = False,
+        most: int = 0,
     ) -> list[tuple[int, float]]:
         """Up to ``want`` accepted products nearest to ``query``, best first.
 
@@ -627,6 +665,8 @@ class Recommender:
         first fetch. Products of the ``avoid`` categories are left out by the index itself:
         when the taste sits in that category, they are exactly the nearest ones. With
         ``drifting``, a kept list is reused for a query within ``SHORTLIST_COSINE`` of its own.
+        With ``most``, no more than that many are fetched: what passes among them is
+        returned, even if fewer than ``want``.
         """
         total = len(self.index)
         if total == 0:
@@ -647,9 +687,9 @@ class Recommender:
         ):
             self._shortlists.move_to_end(slot)
             found = _accepted(cached.ids, cached.scores, accept, want)
-            if len(found) >= want or cached.exhaustive:
+            if len(found) >= want or cached.exhaustive or 0 < most <= len(cached.ids):
                 return found
-            k = min(4 * len(cached.ids), total)
+            k = min(4 * len(cached.ids), total, most or total)
         else:
             k = min(total, FIRST_FETCH + min(seen, MAX_FIRST_FETCH))
         while True:
@@ -671,9 +711,9 @@ class Recommender:
                 while len(self._shortlists) > SHORTLIST_CACHE:
                     self._shortlists.popitem(last=False)
             found = _accepted(row_ids, row_scores, accept, want)
-            if len(found) >= want or exhaustive:
+            if len(found) >= want or exhaustive or 0 < most <= k:
                 return found
-            k = min(4 * k, total)
+            k = min(4 * k, total, most or total)
 
     def _dislikes(self, shopper: _Shopper) -> np.ndarray:
         """Vectors of the shopper's recent dislikes (cached until the next dislike)."""
@@ -757,13 +797,11 @@ class Recommender:
         cached = shopper.collab_cache
         if cached is not None and cached[0] == key:
             return cached[1], cached[2], cached[3]
-        positives = [(pid, entry) for pid, entry in shopper.positives.items() if pid in self._row]
+        _, rows, weights = self._collab_positives(shopper)
         empty = np.zeros(0, dtype=np.int64)
-        if not positives:
+        if not len(rows):
             result: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, np.zeros(0), empty)
         else:
-            rows = np.array([self._row[pid] for pid, _ in positives], dtype=np.int64)
-            weights = np.array([self._decayed(shopper, entry) for _, entry in positives])
             score_rows, scores = self.collab.scores(rows, weights)
             ids = self._row_ids[score_rows]
             order = np.argsort(ids)
@@ -773,6 +811,19 @@ class Recommender:
             result = (ids, scores, ids[np.argsort(-scores, kind="stable")])
         shopper.collab_cache = (key, *result)
         return result
+
+    def _collab_positives(self, shopper: _Shopper) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(product ids, rows, decayed weights)`` of the shopper's positives that have a
+        row, cached until their next reaction."""
+        cached = shopper.collab_positives
+        if cached is not None and cached[0] == shopper.reactions:
+            return cached[1], cached[2], cached[3]
+        positives = [(pid, entry) for pid, entry in shopper.positives.items() if pid in self._row]
+        pids = np.array([pid for pid, _ in positives], dtype=np.int64)
+        rows = np.array([self._row[pid] for pid, _ in positives], dtype=np.int64)
+        weights = np.array([self._decayed(shopper, entry) for _, entry in positives])
+        shopper.collab_positives = (shopper.reactions, pids, rows, weights)
+        return pids, rows, weights
 
     def _score(
         self,
@@ -806,7 +857,7 @@ class Recommender:
         """What a collaborative score is divided by: the score of a product every positive
         of the shopper points to with a typical strong weight. A product a single positive
         points to scores little; one that all of them agree on scores about 1."""
-        total = sum(self._decayed(shopper, entry) for entry in shopper.positives.values())
+        total = float(self._collab_positives(shopper)[2].sum())
         return max(total, 1.0) * self.collab.model.scale * signals.COLLAB_AGREEMENT
 
     def _personal(self, shopper: _Shopper, avoid: set[str]) -> Pick | None:
@@ -827,8 +878,32 @@ class Recommender:
         collab = self._collab_scores(shopper)
         if query is None and not len(collab[0]):
             return None
-        eligible = self._eligible(shopper, avoid)
-        candidates = self._candidates(shopper, eligible, avoid, query, collab, RERANK)
+        passed = self._passed_groups(shopper) - avoid
+        if passed:
+            # Categories whose last verdict was a pass sit out while others can be offered:
+            # a shopper whose taste moved on is not led back to the old one.
+            pick = self._personal_among(shopper, avoid, query, collab, passed)
+            if pick is not None:
+                return pick
+        return self._personal_among(shopper, avoid, query, collab)
+
+    def _personal_among(
+        self,
+        shopper: _Shopper,
+        avoid: set[str],
+        query: np.ndarray | None,
+        collab: tuple[np.ndarray, np.ndarray, np.ndarray],
+        sit_out: set[str] | frozenset[str] = frozenset(),
+    ) -> Pick | None:
+        """The best hybrid pick outside the ``avoid`` and ``sit_out`` groups, if any.
+
+        Only ``avoid`` (a run, a few groups) is left out by the index itself; ``sit_out``
+        may be most of a large catalog, which is cheaper to filter from the ranked list.
+        """
+        eligible = self._eligible(shopper, avoid | sit_out)
+        candidates = self._candidates(
+            shopper, eligible, avoid, query, collab, RERANK, most=SIT_OUT_FETCH if sit_out else 0
+        )
         if not candidates:
             return None
         ids, total, content, collab_part = self._score(shopper, candidates, query, collab)
@@ -845,11 +920,14 @@ class Recommender:
         query: np.ndarray | None,
         collab: tuple[np.ndarray, np.ndarray, np.ndarray],
         want: int,
+        *,
+        most: int = 0,
     ) -> list[int]:
         """Up to ``want`` accepted products nearest the taste, and up to ``want`` with the
         highest collaborative scores: the best hybrid score is among them, since a product
         in neither has a lower content score than the first and a lower collaborative
-        score than the second."""
+        score than the second. With ``most``, the nearest are looked for among at most that
+        many (see ``_nearest``)."""
         found: dict[int, None] = {}
         if query is not None:
             nearest = self._nearest(
@@ -860,6 +938,7 @@ class Recommender:
                 seen=len(shopper.seen) + len(shopper.disliked),
                 avoid=avoid,
                 drifting=True,
+                most=most,
             )
             found.update((pid, None) for pid, _ in nearest)
         taken = 0
@@ -893,15 +972,12 @@ class Recommender:
         target = self._row.get(product_id)
         if target is None:
             return None
-        best, best_value = None, 0.0
-        for pid, entry in shopper.positives.items():
-            row = self._row.get(pid)
-            if row is None:
-                continue
-            value = self._decayed(shopper, entry) * self.collab.strength(row, target)
-            if value > best_value:
-                best, best_value = pid, value
-        return best
+        pids, rows, weights = self._collab_positives(shopper)
+        if not len(rows):
+            return None
+        values = weights * self.collab.strengths(rows, target)
+        best = int(np.argmax(values))
+        return int(pids[best]) if values[best] > 0 else None
 
     def _because(self, shopper: _Shopper, product_id: int) -> int | None:
         """The liked product most similar to ``product_id`` (the latest like if unknown)."""
@@ -1100,11 +1176,20 @@ class Recommender:
             for group in groups
             if group
         }
+        spent = self._spent(shopper)
         for avoid in [recent, set()] if recent else [set()]:
             # A shopper the feed has lost gets a wider pool: with the fatigue penalty below,
             # the draw then sweeps areas not tried yet instead of landing anywhere.
             size = DISCOVERY_POOL * (LOST_POOL_FACTOR if shopper.misses > signals.MISS_GRACE else 1)
-            pool = self._discovery_pool(shopper, self._eligible(shopper, avoid), size)
+            accept = self._eligible(shopper, avoid)
+            pool: list[int] = []
+            if spent:
+                # Categories passed on lately are not where this shopper's taste went.
+                pool = self._discovery_pool(
+                    shopper, _outside(spent, self._category_of, accept), size
+                )
+            if not pool:
+                pool = self._discovery_pool(shopper, accept, size)
             if not pool:
                 continue
             rows = np.array([self._row[pid] for pid in pool], dtype=np.int64)
@@ -1131,6 +1216,18 @@ class Recommender:
                 pid = next((p for p in order if p not in close), pid)
             return Pick(pid, ReasonKind.DISCOVERY)
         return None
+
+    @staticmethod
+    def _spent(shopper: _Shopper) -> set[str]:
+        """Categories the shopper passed on since their last positive reaction or within
+        ``signals.PASS_MEMORY`` reactions, and has not reacted positively to since."""
+        since = min(shopper.positive_at, shopper.reactions - signals.PASS_MEMORY)
+        return {category for category, at in shopper.passed.items() if at > since and category}
+
+    @staticmethod
+    def _passed_groups(shopper: _Shopper) -> set[str]:
+        """The category groups whose last verdict from the shopper was a pass."""
+        return {_category_group(category) for category in shopper.passed if category}
 
     # -- the collaborative model -------------------------------------------------------
 
