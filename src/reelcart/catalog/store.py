@@ -317,19 +317,25 @@ class Store:
     # -- events and cards --------------------------------------------------------------
 
     def add_event(self, reaction: Reaction, card_id: int | None = None) -> int:
-        """Append one event to the log; events are never updated or deleted."""
-        table = self.db.table("events")
-        table.insert(
-            {
-                "user_id": reaction.user_id,
-                "product_id": reaction.product_id,
-                "kind": reaction.kind.value,
-                "dwell_ms": reaction.dwell_ms,
-                "card_id": card_id,
-                "at": reaction.at or time.time(),
-            }
+        """Append one event to the log; events are never updated or deleted.
+
+        Plain SQL rather than ``Table.insert``: every swipe writes here, and sqlite-utils
+        looks the table up and builds the statement anew each time.
+        """
+        cursor = self.db.execute(
+            "INSERT INTO events (user_id, product_id, kind, dwell_ms, card_id, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                reaction.user_id,
+                reaction.product_id,
+                reaction.kind.value,
+                reaction.dwell_ms,
+                card_id,
+                reaction.at or time.time(),
+            ],
         )
-        return _last_pk(table)
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
 
     def iter_events(self, batch: int = 10_000) -> Iterator[Reaction]:
         """The whole log in order, to rebuild the ranking's state on start."""
@@ -367,20 +373,23 @@ class Store:
         chat_id: int | None = None,
         message_id: int | None = None,
     ) -> int:
-        table = self.db.table("cards")
-        table.insert(
-            {
-                "user_id": user_id,
-                "product_id": pick.product_id,
-                "reason": pick.reason.value,
-                "because_product_id": pick.because_product_id,
-                "because_interest": pick.because_interest,
-                "chat_id": chat_id,
-                "message_id": message_id,
-                "shown_at": time.time(),
-            }
+        """A new card row (plain SQL, as ``add_event``: one per swipe)."""
+        cursor = self.db.execute(
+            "INSERT INTO cards (user_id, product_id, reason, because_product_id, "
+            "because_interest, chat_id, message_id, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                user_id,
+                pick.product_id,
+                pick.reason.value,
+                pick.because_product_id,
+                pick.because_interest,
+                chat_id,
+                message_id,
+                time.time(),
+            ],
         )
-        return _last_pk(table)
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
 
     def get_card(self, card_id: int) -> dict | None:
         rows = _rows(self.db, "SELECT * FROM cards WHERE id = ?", [card_id])
