@@ -47,6 +47,7 @@ eval: setup
 bench: setup
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/next_card.py
+	$(PY) benchmarks/pick_cpu.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/swipes.py
 

@@ -6,10 +6,11 @@ Two shapes, one interface:
   vector (about 1 ms at 10k x 384, 6 ms at 100k on this kind of machine);
 - **approximate** above ``APPROXIMATE_THRESHOLD`` vectors: ``IndexIVFScalarQuantizer``, an
   inverted file of ``nlist`` k-means cells of which ``nprobe`` are scanned per query, each
-  vector stored as 8-bit codes, then the best ``RERANK_FACTOR * k`` it found re-ranked by
-  their exact vectors. IVF rather than HNSW because products change all the time: IVF
-  removes and replaces vectors in place (FAISS's HNSW cannot remove at all) and builds a
-  million vectors in a minute or two instead of many. 8-bit codes because a query's cost
+  vector stored as 8-bit codes, then the best candidates it found (a margin beyond ``k``:
+  ``RERANK_FACTOR``, ``RERANK_EXTRA``) re-ranked by their exact vectors. IVF rather than
+  HNSW because products change all the time: IVF removes and replaces vectors in place
+  (FAISS's HNSW cannot remove at all) and builds a million vectors in a minute or two
+  instead of many. 8-bit codes because a query's cost
   is the memory it scans: at 300k x 384, scanning 126 cells took 3.8 ms with float vectors
   and 2.1 ms with codes (a quarter of the memory). The re-ranking is what makes few cells
   enough: at a million products most of what 8-bit codes lose is the order among close
@@ -98,9 +99,12 @@ RETRAIN_GROWTH = 4.0
 NPROBE_SHARE = 1 / 32
 MIN_NPROBE = 16
 MAX_NPROBE = 96
-#: The approximate search fetches this many times ``k`` candidates (at least
-#: ``RERANK_MIN``) and keeps the ``k`` best by their exact vectors.
-RERANK_FACTOR = 4
+#: The approximate search fetches ``k`` candidates plus this many times ``k`` more, at
+#: most ``RERANK_EXTRA`` more (at least ``RERANK_MIN`` in all), and keeps the ``k`` best
+#: by their exact vectors: a small ``k`` (the ten nearest) gets a wide margin, a large one
+#: (hundreds of candidates for the ranking to filter) is not multiplied.
+RERANK_FACTOR = 3
+RERANK_EXTRA = 64
 RERANK_MIN = 40
 #: k-means training points per cell (FAISS asks for at least 39), and its iterations: the
 #: switch to IVF trains once, and at a million vectors more only costs minutes.
@@ -367,7 +371,7 @@ class VectorIndex:
             nprobe = self.nprobe
             hidden = 0 if excluded is None else sum(int(i) in self._ids for i in excluded.tolist())
             wanted = min(k, self._index.ntotal - hidden)
-            fetch = max(k * RERANK_FACTOR, RERANK_MIN)
+            fetch = max(RERANK_MIN, k + min(RERANK_FACTOR * k, RERANK_EXTRA))
             while True:
                 ivf_params = faiss.SearchParametersIVF()
                 ivf_params.nprobe = nprobe

@@ -181,10 +181,11 @@ class _Shopper:
     #: more, and fades the past, as it grows (``signals.MISS_GRACE``).
     misses: int = 0
     positive_matrix: tuple[np.ndarray, np.ndarray] | None = None
-    #: Categories whose last verdict was a pass, with the shopper's reaction count then;
-    #: a positive reaction in one drops it. Personal picks look elsewhere, discovery too
-    #: for a while (``signals.PASS_MEMORY``).
-    passed: dict[str, int] = field(default_factory=dict)
+    #: Categories passed on since the shopper's last positive reaction in them: (passes in
+    #: a row, the shopper's reaction count at the last one). Personal picks look elsewhere
+    #: after ``signals.PASS_STRIKES`` of them, discovery after one, each for a while
+    #: (``signals.PASS_MEMORY``).
+    passed: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: Their reaction count at their last positive reaction.
     positive_at: int = 0
 
@@ -461,8 +462,15 @@ class Recommender:
             shopper.misses = 0
             shopper.passed.pop(category, None)
             shopper.positive_at = shopper.reactions
+            # A like in a category forgives the quick skips in it: their fatigue is lifted.
+            forgiven = [pid for pid in shopper.recent_skips if self._category(pid) == category]
+            if category and forgiven:
+                for pid in forgiven:
+                    shopper.recent_skips.remove(pid)
+                shopper.skip_matrix = None
         elif weight < 0:
-            shopper.passed[category] = shopper.reactions
+            strikes = shopper.passed.get(category, (0, 0))[0]
+            shopper.passed[category] = (strikes + 1, shopper.reactions)
             shopper.misses += 1
             if shopper.misses > signals.MISS_GRACE:
                 self._fade(shopper, signals.STREAK_DECAY)
@@ -1222,12 +1230,21 @@ class Recommender:
         """Categories the shopper passed on since their last positive reaction or within
         ``signals.PASS_MEMORY`` reactions, and has not reacted positively to since."""
         since = min(shopper.positive_at, shopper.reactions - signals.PASS_MEMORY)
-        return {category for category, at in shopper.passed.items() if at > since and category}
+        return {category for category, (_, at) in shopper.passed.items() if at > since and category}
 
     @staticmethod
     def _passed_groups(shopper: _Shopper) -> set[str]:
-        """The category groups whose last verdict from the shopper was a pass."""
-        return {_category_group(category) for category in shopper.passed if category}
+        """The category groups the shopper passed on within the last
+        ``signals.PASS_MEMORY`` reactions: ``signals.PASS_STRIKES`` times in a row, or once
+        while on a losing streak (one quick skip of a favourite category between likes is a
+        glance, not a change of mind; passes one after another are)."""
+        recent = shopper.reactions - signals.PASS_MEMORY
+        enough = 1 if shopper.misses > signals.MISS_GRACE else signals.PASS_STRIKES
+        return {
+            _category_group(category)
+            for category, (strikes, at) in shopper.passed.items()
+            if category and strikes >= enough and at > recent
+        }
 
     # -- the collaborative model -------------------------------------------------------
 

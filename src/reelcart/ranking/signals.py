@@ -107,15 +107,23 @@ STREAK_DECAY = 0.25
 #: category to a one-category taste are near it by chance.
 APART_MIN = 0.5
 
-#: Categories passed on. A category whose last verdict from the shopper was a pass (a
-#: quick skip, "not for me") sits out of personal picks while other categories can be
-#: offered, until a positive reaction in it; discovery leaves it out for this many
-#: reactions, or until the shopper's next positive reaction if that comes later, so that a
+#: Categories passed on. A category the shopper passed on (a quick skip, "not for me")
+#: ``PASS_STRIKES`` times in a row, or once on a losing streak, sits out of personal picks
+#: while other categories can be offered, until a positive reaction in it or for this
+#: many reactions; discovery leaves a category out after a single pass, for this many
+#: reactions or until the shopper's next positive reaction if that comes later, so that a
 #: lost shopper is shown categories not tried yet, a sweep rather than a random walk.
 #: ``reelcart simulate``, like-rate 11-20 swipes after a change of taste, seeds 42/7/1/2:
-#: 68/66/67/66% of the oracle before, 76/73/75/75% after (20 or 60 reactions measured
-#: within a point or two); steady shoppers' swipes 21-40: 77/75/76/76% -> 82/80/83/83%.
+#: 68/66/67/66% of the oracle before, 76/73/75/75% with a single pass setting a category
+#: aside, 71/73/71/73% with ``PASS_STRIKES`` (which spares fans of a category who skip
+#: one of its products, a case the simulated shoppers never play); steady shoppers' swipes
+#: 21-40: 77/75/76/76% before, 79/79/80/77% now. 20 or 60 for this memory measured
+#: within a point or two.
 PASS_MEMORY = 30
+#: ... but personal picks only set a category aside after this many passes in a row on it
+#: (or one, on a losing streak: ``MISS_GRACE``): a fan of a category who quick-skips one
+#: of its products between likes keeps seeing the others.
+PASS_STRIKES = 2
 
 #: Popularity is the mean signal per impression, shrunk toward zero as if every product had
 #: this many extra neutral impressions, so one lucky like does not top the chart.
