@@ -91,13 +91,14 @@ RETRAIN_GROWTH = 4.0
 #: Share of the IVF cells scanned per query, at least ``MIN_NPROBE`` and at most
 #: ``MAX_NPROBE`` of them. Scanning is what a query costs (about 5 ms for 32k codes at a
 #: million products here). Measured on the shoppers' tastes in ``benchmarks/next_card.py``
-#: (recall@10 against exact search, with the re-ranking): at 100k products (1264 cells)
-#: 16 cells 0.910, 32 0.961, 64 0.990; at a million (2828 cells) 64 cells 0.889 in 1.9 ms,
-#: 128 0.937 in 3.5 ms, 256 0.962 in 6.6 ms. A taste blends several liked products, so at
-#: a million its ten nearest are spread over many cells; the cap keeps the next card within
-#: its time budget there, at the cost of that recall.
+#: (recall@10 against exact search, with the re-ranking): at 10k products (256 cells) 16
+#: cells 0.929, 32 0.977; at 100k (1264 cells) 16 cells 0.910, 32 0.961, 64 0.990; at a
+#: million (2828 cells) 64 cells 0.889 in 1.9 ms, 128 0.937 in 3.5 ms, 256 0.962 in 6.6
+#: ms. A taste blends several liked products, so at a million its ten nearest are spread
+#: over many cells; the cap keeps the next card within its time budget there, at the cost
+#: of that recall.
 NPROBE_SHARE = 1 / 32
-MIN_NPROBE = 16
+MIN_NPROBE = 32
 MAX_NPROBE = 96
 #: The approximate search fetches ``k`` candidates plus this many times ``k`` more, at
 #: most ``RERANK_EXTRA`` more (at least ``RERANK_MIN`` in all), and keeps the ``k`` best

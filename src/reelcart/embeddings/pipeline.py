@@ -140,9 +140,11 @@ class ProductEmbedder:
         done = 0
         encoded_ids: list[int] = []
         encoded_chunks: list[np.ndarray] = []
-        # Shortest first across the whole import, not only within a chunk: a batch of texts
-        # of one length pads nothing, and the model's cost is the padded length.
-        unique_texts = sorted(pending, key=len)
+        # In file order (each chunk is sorted by length inside the encoder). Sorting the whole
+        # import by length first was measured: the int8 encoder's vectors then drift further
+        # from fp32 (worst cosine 0.9895 instead of 0.991: its activations are quantised per
+        # batch, so a batch's make-up matters), for no speed-up we could measure here.
+        unique_texts = list(pending)
         for start in range(0, len(unique_texts), self.chunk_size):
             chunk = unique_texts[start : start + self.chunk_size]
             matrix = self.encoder.encode(chunk, batch_size=self.batch_size)
