@@ -448,21 +448,24 @@ class VectorIndex:
         """Write the index to ``path`` atomically: a crash leaves the old file or the new one.
 
         One uncompressed NumPy archive: the FAISS index (serialised), the ids and their
-        exact vectors, so that the two never come from different moments.
+        exact vectors, so that the two never come from different moments. Two saves racing
+        may leave the older snapshot last; start-up repairs the file against the database
+        (``ProductEmbedder.sync_index``), so that costs nothing but the repair.
         """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
+            # A snapshot under the lock (searches wait for the copy only), written after.
             with self._lock:
                 ids, matrix = self.items()
                 serialised = faiss.serialize_index(self._index)
-                tmp = Path(tmp_name)
-                with tmp.open("wb") as out:
-                    np.savez(out, faiss=serialised, ids=ids, vectors=matrix)
-                    out.flush()
-                    os.fsync(out.fileno())
+            tmp = Path(tmp_name)
+            with tmp.open("wb") as out:
+                np.savez(out, faiss=serialised, ids=ids, vectors=matrix)
+                out.flush()
+                os.fsync(out.fileno())
             # The rename is the commit point (atomic on POSIX within one directory).
             tmp.replace(target)
         except BaseException:

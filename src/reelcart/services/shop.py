@@ -150,9 +150,11 @@ class Shop:
             self.embedder.apply(rec.index, vectors)
             for product in products:
                 rec.update_product(product)
-            rec.index.save(self.settings.index_path)
 
         self.ranking.call(apply)
+        # Saved from this thread, not the ranking one: at a million products the file is
+        # 1.5 GB, and picks (and swipes, which wait for a pick) only wait for the copy.
+        self.ranking.recommender.index.save(self.settings.index_path)
         progress("indexed", total, total)
 
     def attach_clip(self, clip: Clip) -> None:
