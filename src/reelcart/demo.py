@@ -188,13 +188,17 @@ async def play_shopper(
     say(f"Camille loves {', '.join(FAVOURITES)}; {DISLIKED} is not for her; the rest she skips.")
     say("")
     seen: list[str] = []
+    # From card 12 on, she asks why until a card names what she liked (a discovery pick
+    # or a popular one says so instead).
+    explained = False
     for number in range(1, swipes + 1):
         title = _plain(_title(card))
         category = catalog.categories.get(title, "?")
         seen.append(category)
-        if number == 12:
+        if number >= 12 and not explained:
             answer = await shopper.press(card, "💡")
             say(f"      💡 why this? → {answer.text}")
+            explained = "“" in answer.text
         await asyncio.sleep(rng.uniform(0.02, 0.08))  # she watches the clip for a moment
         if category in FAVOURITES:
             action, label = "❤️", "❤️ like"
