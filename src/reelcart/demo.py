@@ -198,7 +198,7 @@ async def play_shopper(
         if number >= 12 and not explained:
             answer = await shopper.press(card, "💡")
             say(f"      💡 why this? → {answer.text}")
-            explained = "“" in answer.text
+            explained = "“" in (answer.text or "")
         await asyncio.sleep(rng.uniform(0.02, 0.08))  # she watches the clip for a moment
         if category in FAVOURITES:
             action, label = "❤️", "❤️ like"
