@@ -60,8 +60,9 @@ def run_one(
     session: int = 20,
 ) -> dict[str, Any]:
     """Build, replay and measure one catalog size; returns the numbers."""
-    from reelcart.domain import EventKind, Money, Product, ProductKind, Reaction
+    from reelcart.domain import EventKind, Reaction
     from reelcart.embeddings.index import VectorIndex
+    from reelcart.evaluation.catalog import stand_in
     from reelcart.ranking.recommender import Recommender
 
     rng = np.random.default_rng(seed)
@@ -86,18 +87,7 @@ def run_one(
 
     rec = Recommender(index, discovery_rate=0.1, seed=seed)
     rec.load_products(
-        Product(
-            id=pid,
-            merchant_id=1 + pid % 2000,
-            sku=str(pid),
-            title=f"product {pid}",
-            description="",
-            price=Money(1000, "EUR"),
-            stock=10,
-            hashtags=(),
-            category=f"c{cluster_of[pid - 1] % 500}",
-            kind=ProductKind.PHYSICAL,
-        )
+        stand_in(pid, f"c{cluster_of[pid - 1] % 500}", merchant_id=1 + pid % 2000, stock=10)
         for pid in range(1, size + 1)
     )
     by_cluster = np.argsort(cluster_of, kind="stable") + 1

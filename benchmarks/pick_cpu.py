@@ -27,8 +27,9 @@ import time
 
 import numpy as np
 
-from reelcart.domain import EventKind, Money, Product, ProductKind, Reaction
+from reelcart.domain import EventKind, Product, Reaction
 from reelcart.embeddings.index import VectorIndex
+from reelcart.evaluation.catalog import stand_in
 from reelcart.ranking.recommender import Recommender
 
 DIM = 384
@@ -54,18 +55,7 @@ def make_catalog(size: int, rng: np.random.Generator) -> tuple[list[Product], np
     vectors = centres[category] + rng.normal(scale=NOISE, size=(size, DIM))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     products = [
-        Product(
-            id=pid + 1,
-            merchant_id=1 + pid // PER_MERCHANT,
-            sku=f"SKU-{pid + 1}",
-            title=f"product {pid + 1}",
-            description="",
-            price=Money(1000, "EUR"),
-            stock=100,
-            hashtags=(),
-            category=f"category-{category[pid]}",
-            kind=ProductKind.PHYSICAL,
-        )
+        stand_in(pid + 1, f"category-{category[pid]}", merchant_id=1 + pid // PER_MERCHANT)
         for pid in range(size)
     ]
     return products, vectors.astype(np.float32)

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reelcart.domain import EventKind, Money, Product, ProductKind, Reaction
+from reelcart.domain import EventKind, ProductKind, Reaction
 from reelcart.embeddings.encoder import Encoder
 from reelcart.embeddings.index import VectorIndex
+from reelcart.evaluation.catalog import stand_in
 from reelcart.evaluation.metrics import Scores, evaluate
 from reelcart.ranking.recommender import Recommender
 
@@ -239,16 +240,11 @@ def build_recommender(
     index.upsert(movies, np.vstack([vectors[m] for m in movies]))
     rec = Recommender(index, discovery_rate=discovery_rate, seed=SEED, background_refresh=False)
     rec.load_products(
-        Product(
-            id=movie,
-            merchant_id=1,
-            sku=str(movie),
+        stand_in(
+            movie,
+            ratings.genres.get(movie, ""),
             title=ratings.texts[movie],
-            description="",
-            price=Money(100, "EUR"),
             stock=1,
-            hashtags=(),
-            category=ratings.genres.get(movie, ""),
             kind=ProductKind.DIGITAL,
         )
         for movie in movies

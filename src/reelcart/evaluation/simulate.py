@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reelcart.domain import EventKind, Money, Product, ProductKind, Reaction
+from reelcart.domain import EventKind, Product, Reaction
 from reelcart.embeddings.index import VectorIndex
+from reelcart.evaluation.catalog import stand_in
 from reelcart.ranking.recommender import Recommender
 
 #: Targets (DESIGN.md): swipes 21-40 at least 3x random and 70% of the oracle.
@@ -98,17 +99,11 @@ def make_catalog(config: Config, rng: np.random.Generator) -> Catalog:
             rows.append(vector / np.linalg.norm(vector))
             merchant = 1 + (2 * c + n % 2) % config.merchants
             products.append(
-                Product(
-                    id=pid,
+                stand_in(
+                    pid,
+                    f"category-{c}",
                     merchant_id=merchant,
-                    sku=f"C{c}-{n}",
                     title=f"product {n} of category {c}",
-                    description="",
-                    price=Money(1000, "EUR"),
-                    stock=100,
-                    hashtags=(),
-                    category=f"category-{c}",
-                    kind=ProductKind.PHYSICAL,
                 )
             )
             category[pid] = c

@@ -226,9 +226,7 @@ class FeedService:
     async def _store_card(
         self, user_id: int, pick: Pick, on_screen: tuple[int, int] | None
     ) -> FeedCard:
-        product, clip, card_id, because = await self.db.run(_create_card, user_id, pick, on_screen)
-        message_id = on_screen[1] if on_screen else None
-        return FeedCard(card_id, product, clip, pick, because_title=because, message_id=message_id)
+        return await self.db.run(_create_card, user_id, pick, on_screen)
 
     async def card_shown(self, card_id: int, chat_id: int, message_id: int) -> None:
         """The card is on screen now: dwell time counts from here.
@@ -333,10 +331,7 @@ def _swipe(
     pick = ranking.call(_pick_and_count, reaction, user_id, now)
     if pick is None:
         return reaction, None
-    product, clip, new_card_id, because = _create_card(store, user_id, pick, on_screen)
-    message_id = on_screen[1] if on_screen else None
-    card = FeedCard(new_card_id, product, clip, pick, because_title=because, message_id=message_id)
-    return reaction, card
+    return reaction, _create_card(store, user_id, pick, on_screen)
 
 
 def _pick_and_count(
@@ -354,8 +349,9 @@ def _pick_and_count(
 
 def _create_card(
     store: Store, user_id: int, pick: Pick, on_screen: tuple[int, int] | None = None
-) -> tuple[Product, Clip | None, int, str | None]:
-    """On the DB thread: load the product, create the card row, log the impression."""
+) -> FeedCard:
+    """On the DB thread: load the product, create the card row (with ``on_screen``, the
+    message it goes into, if known), log the impression."""
     product = store.get_product(pick.product_id)
     if pick.reason is ReasonKind.REQUESTED and not product.shareable:
         raise ProductUnavailable(product.id)
@@ -372,7 +368,7 @@ def _create_card(
             because = store.get_product(pick.because_product_id).title
         except ProductNotFound:
             because = None
-    return product, clip, card_id, because
+    return FeedCard(card_id, product, clip, pick, because_title=because, message_id=message_id)
 
 
 def _answer_and_record(
