@@ -117,6 +117,20 @@ def test_vector_gives_back_the_latest_and_none_for_unknown() -> None:
     assert len(index) == 1
 
 
+def test_vectors_gives_back_the_indexed_ones_in_the_order_asked() -> None:
+    rng = np.random.default_rng(8)
+    index = VectorIndex(DIM)
+    rows = _unit(rng, 4)
+    index.upsert([10, 20, 30, 40], rows)
+    index.remove([30])
+    ids, matrix = index.vectors([40, 99, 10, 30, 20])
+    assert ids.tolist() == [40, 10, 20]
+    np.testing.assert_array_equal(matrix, rows[[3, 0, 1]])
+    ids, matrix = index.vectors([])
+    assert ids.tolist() == []
+    assert matrix.shape == (0, DIM)
+
+
 def test_duplicate_ids_in_one_upsert_keep_the_last_vector() -> None:
     rng = np.random.default_rng(5)
     index = VectorIndex(DIM)

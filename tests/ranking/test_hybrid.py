@@ -203,3 +203,29 @@ def test_merchant_runs_are_broken_like_category_runs() -> None:
         longest = max(longest, run)
     assert longest <= 3
     assert merchants.count(1) >= 16
+
+
+def test_runs_are_broken_with_the_merchants_products_have_now() -> None:
+    world = World(seed=3).fill(20)
+    rec = world.recommender()
+    for pid in world.by_category["shoes"][:3] + world.by_category["coffee"][:3]:
+        react(rec, USER, pid, EventKind.LIKE)
+    # One merchant sells everything: its runs cannot be broken yet.
+    for _ in range(6):
+        swipe(rec, USER)
+    # Then the products outside shoes and coffee move to a second merchant.
+    from dataclasses import replace
+
+    for pid, product in list(world.products.items()):
+        if world.category(pid) not in {"shoes", "coffee"}:
+            world.products[pid] = replace(product, merchant_id=2)
+            rec.update_product(world.products[pid])
+    picks = [swipe(rec, USER) for _ in range(24)]
+    merchants = [world.products[pick.product_id].merchant_id for pick in picks]
+    longest = run = 0
+    for i, merchant in enumerate(merchants):
+        run = run + 1 if i and merchants[i - 1] == merchant else 1
+        longest = max(longest, run)
+    assert longest <= 3
+    # ... by the second merchant's products nearest the taste, not by the chart.
+    assert {pick.reason for pick in picks} == {ReasonKind.SIMILAR_TO_LIKED}

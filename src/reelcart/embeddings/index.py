@@ -39,6 +39,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 
 import faiss
@@ -177,7 +178,21 @@ class _Shelf:
 
     def get(self, ids: np.ndarray) -> np.ndarray:
         """The vectors of ``ids`` (all known), in their order."""
-        return self.matrix[[self.row[pid] for pid in ids.tolist()]]
+        rows = np.fromiter(map(self.row.__getitem__, ids.tolist()), dtype=np.intp, count=len(ids))
+        return self.matrix[rows]
+
+    def known(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Those of ``ids`` that are stored, in their order, and their vectors.
+
+        The id-to-row lookups run in ``map`` rather than a Python loop (here and in
+        ``get``): the ranking asks for every candidate list, and those loops were a fifth
+        of the picks' CPU time at 100k products.
+        """
+        rows = np.fromiter(
+            map(self.row.get, ids.tolist(), repeat(-1)), dtype=np.intp, count=len(ids)
+        )
+        found = rows >= 0
+        return ids[found], self.matrix[rows[found]]
 
 
 class VectorIndex:
@@ -369,19 +384,27 @@ class VectorIndex:
                 return self._run_search(matrix, k, params)
             # The cells scanned may hold fewer than k qualifying vectors; scan more cells
             # until they do, up to all of them, so "padded" keeps meaning "nothing else".
-            nprobe = self.nprobe
-            hidden = 0 if excluded is None else sum(int(i) in self._ids for i in excluded.tolist())
-            wanted = min(k, self._index.ntotal - hidden)
+            nprobe, nlist = self.nprobe, self._index.nlist
             fetch = max(RERANK_MIN, k + min(RERANK_FACTOR * k, RERANK_EXTRA))
+            wanted: int | None = None
             while True:
                 ivf_params = faiss.SearchParametersIVF()
                 ivf_params.nprobe = nprobe
                 if selector is not None:
                     ivf_params.sel = selector
                 _, ids = self._run_search(matrix, fetch, ivf_params)
-                if nprobe >= self._index.nlist or (ids >= 0).sum(axis=1).min() >= wanted:
+                found = int((ids >= 0).sum(axis=1).min())
+                if nprobe >= nlist or found >= k:
                     return self._rerank(matrix, ids, k)
-                nprobe = min(self._index.nlist, 4 * nprobe)
+                if wanted is None:
+                    # Counted only when short: the 2,000 excluded ids of a category at a
+                    # million products took about 1 ms to count, on every search.
+                    ids_excluded = [] if excluded is None else excluded.tolist()
+                    hidden = sum(map(self._ids.__contains__, ids_excluded))
+                    wanted = min(k, self._index.ntotal - hidden)
+                if found >= wanted:
+                    return self._rerank(matrix, ids, k)
+                nprobe = min(nlist, 4 * nprobe)
 
     def _run_search(
         self, matrix: np.ndarray, k: int, params: faiss.SearchParameters | None
@@ -416,12 +439,7 @@ class VectorIndex:
     def vectors(self, product_ids: Iterable[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)`` for those of ``product_ids`` that are indexed, in their order."""
         with self._lock:
-            found = np.array(
-                [int(i) for i in _as_ids(product_ids) if int(i) in self._ids], dtype=np.int64
-            )
-            if len(found) == 0:
-                return found, np.zeros((0, self.dim), dtype=np.float32)
-            return found, self._shelf.get(found)
+            return self._shelf.known(_as_ids(product_ids))
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)`` of everything indexed, by ascending id: for checks and rebuilds."""
