@@ -144,6 +144,11 @@ def main() -> int:
             flush=True,
         )
 
+    # Plain encode runs torch on two threads that wait for each other at every operator; a
+    # busy neighbour slows it far more than single-threaded sessions side by side, so the
+    # ratio is only comparable between runs at a similar load.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the end (1, 5, 15 min): {load}")
     plain, fast_ingest, fp32_ingest = (statistics.median(x) for x in (plain_s, fast_s, fp32_s))
     cosine = np.array([float(reference[i] @ fast_vectors[sku]) for i, sku in enumerate(skus)])
     n = args.products
