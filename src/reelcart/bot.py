@@ -22,6 +22,7 @@ from reelcart.config import Settings
 from reelcart.domain import Language
 from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartContext
 from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
+from reelcart.handlers.transport import AiohttpRequest
 from reelcart.i18n import t
 from reelcart.services.shop import Shop
 
@@ -61,7 +62,7 @@ def build_application(settings: Settings) -> ReelcartApplication:
         .context_types(context_types)
         .concurrent_updates(64)
         .rate_limiter(_rate_limiter(settings.send_rate))
-        .connection_pool_size(32)
+        .request(AiohttpRequest(connections=32))
         .get_updates_request(journal)
         .build()
     )

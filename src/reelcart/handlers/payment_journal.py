@@ -25,9 +25,10 @@ from typing import Any
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.transport import AiohttpRequest
 from reelcart.services.orders import Payment
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class PaymentJournalRequest(BaseRequest):
     @classmethod
     def for_polling(cls, read_timeout: float) -> PaymentJournalRequest:
         """Like python-telegram-bot's own getUpdates request: one connection."""
-        return cls(HTTPXRequest(connection_pool_size=1, read_timeout=read_timeout))
+        return cls(AiohttpRequest(connections=1, read_timeout=read_timeout))
 
     def bind(self, application: ReelcartApplication) -> None:
         """Journal into ``application``'s shop from now on."""
