@@ -95,28 +95,20 @@ async def test_files_go_as_multipart(api: tuple[_Api, str]) -> None:
 async def test_a_slow_answer_times_out(api: tuple[_Api, str]) -> None:
     fake, base = api
     fake.delay = 1.0
-    request = AiohttpRequest(read_timeout=0.2)
-    await request.initialize()
-    try:
+    async with AiohttpRequest(read_timeout=0.2) as request:
         with pytest.raises(TimedOut):
             await request.do_request(f"{base}{TOKEN}/getMe", "POST")
-    finally:
-        await request.shutdown()
 
 
 async def test_with_every_connection_busy_a_call_times_out_unsent(api: tuple[_Api, str]) -> None:
     fake, base = api
     fake.delay = 0.5
-    request = AiohttpRequest(connections=1)
-    await request.initialize()
-    try:
+    async with AiohttpRequest(connections=1) as request:
         first = asyncio.create_task(request.do_request(f"{base}{TOKEN}/first", "POST"))
         await asyncio.sleep(0.1)
         with pytest.raises(TimedOut, match="not sent"):
             await request.do_request(f"{base}{TOKEN}/second", "POST", pool_timeout=0.1)
         assert (await first)[0] == 200
-    finally:
-        await request.shutdown()
     assert [method for method, _ in fake.seen] == ["first"]
 
 
@@ -124,13 +116,9 @@ async def test_a_dead_server_is_a_network_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
+    async with AiohttpRequest() as request:
         with pytest.raises(NetworkError):
             await request.do_request(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", "POST")
-    finally:
-        await request.shutdown()
 
 
 async def test_it_must_be_initialized_first() -> None:

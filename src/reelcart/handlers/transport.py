@@ -60,10 +60,12 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the session (in the running loop); a second call does nothing."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._connections, force_close=False)
+            connector = aiohttp.TCPConnector(limit=self._connections)
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.USER_AGENT}
             )
+            # The connector would queue a request past its limit without end; the slots
+            # give that wait the pool timeout, so a call can fail unsent as PTB's does.
             self._slots = asyncio.Semaphore(self._connections)
 
     async def shutdown(self) -> None:
