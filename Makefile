@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: unpinned, sentence-transformers would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# bench (onnx, onnxruntime) too, so that the int8 encoder's test runs, not skips.
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -45,7 +46,6 @@ eval: setup
 	$(VENV)/bin/reelcart simulate
 
 bench: setup
-	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/next_card.py
 	$(PY) benchmarks/pick_cpu.py
 	$(PY) benchmarks/ingest.py

@@ -1,5 +1,6 @@
 """The int8 ONNX encoder stays within cosine 0.99 of the fp32 model (the ingest benchmark's
-fast path). Needs the ``bench`` extra (onnx, onnxruntime); skipped without it."""
+fast path). Needs the ``bench`` extra (onnx, onnxruntime), which ``make`` installs; skipped
+without it."""
 
 from __future__ import annotations
 
