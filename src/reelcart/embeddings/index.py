@@ -143,6 +143,16 @@ def _nlist_for(count: int) -> int:
 LOOKUP_SPARSENESS = 4
 
 
+def _grown(array: np.ndarray, size: int, fill: float) -> np.ndarray:
+    """``array`` with at least ``size`` rows: itself if it has them, else a copy at least
+    twice as long (so growing one id at a time stays cheap), the new rows set to ``fill``."""
+    if len(array) >= size:
+        return array
+    grown = np.full((max(size, 2 * len(array)), *array.shape[1:]), fill, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
 class _Shelf:
     """The exact vectors by id: rows of one growable float32 matrix, freed rows reused.
 
@@ -176,11 +186,7 @@ class _Shelf:
         if fresh:
             start = len(self.row) + len(self._free)
             needed = start + len(fresh)
-            if needed > len(self.matrix):
-                grown = np.zeros((max(needed, 2 * len(self.matrix), 64), self.matrix.shape[1]),
-                                 dtype=np.float32)  # fmt: skip
-                grown[: len(self.matrix)] = self.matrix
-                self.matrix = grown
+            self.matrix = _grown(self.matrix, max(needed, 64), 0.0)
             for offset, n in enumerate(fresh):
                 rows[n] = start + offset
                 self.row[int(ids[n])] = start + offset
@@ -195,10 +201,7 @@ class _Shelf:
         if low < 0 or top >= LOOKUP_SPARSENESS * max(len(self.row), 1024):
             self.lookup = None
             return
-        if top >= len(self.lookup):
-            grown = np.full(max(top + 1, 2 * len(self.lookup)), -1, dtype=np.intp)
-            grown[: len(self.lookup)] = self.lookup
-            self.lookup = grown
+        self.lookup = _grown(self.lookup, top + 1, -1)
         self.lookup[ids] = rows
 
     def drop(self, ids: list[int]) -> None:
@@ -394,10 +397,7 @@ class VectorIndex:
         if len(ids) < self._index.nlist:
             predicted = self._index.quantizer.search(matrix, 1)[1].ravel()
         self._index.add_with_ids(matrix, ids)
-        if len(self._cells) < len(self._shelf.matrix):
-            grown = np.zeros(len(self._shelf.matrix), dtype=np.int64)
-            grown[: len(self._cells)] = self._cells
-            self._cells = grown
+        self._cells = _grown(self._cells, len(self._shelf.matrix), 0)
         cells = np.full(len(ids), -1, dtype=np.int64)
         if predicted is not None:
             lists = self._index.invlists

@@ -121,7 +121,8 @@ def _smooth(path: Path, tokenizer: Any, texts: Sequence[str]) -> list[str]:
     inputs = sorted({node.input[0] for node in products})
 
     # The largest magnitude each input channel reaches on the calibration texts.
-    probe = onnx.load(str(path))
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
     for name in inputs:
         probe.graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
