@@ -886,13 +886,26 @@ async def test_a_crash_mid_upload_or_mid_broadcast_loses_nothing_and_doubles_not
 
         first = BotProcess(server.root_url, server.token, db_path, extra_env=env)
         await first.start()
+        # Descriptions long enough that embedding 500 of them takes seconds on any machine
+        # (about 5 s here): the status edits at most once a second, so a short import could
+        # finish between two edits and never be caught mid-embedding.
+        words = ["glazed", "stoneware", "thrown", "by", "hand", "in", "a", "small", "studio",
+                 "kiln", "fired", "twice"]  # fmt: skip
         rows = [
-            product_row(f"CR-{n:04d}", f"Crash Co ceramic bowl number {n}", "9.00")
+            product_row(
+                f"CR-{n:04d}",
+                f"Crash Co ceramic bowl number {n}",
+                "9.00",
+                description=" ".join(words[(n + i) % len(words)] for i in range(40)),
+            )
             for n in range(500)
         ]
         await owner.send_document("big.csv", csv_bytes(rows))
         await owner.wait_for(lambda m: "⏳ embedded" in m.text, timeout=60)
         first.kill()  # mid-embedding: the rows are stored, the index is not up to date
+        encoded = shop_value(db_path, "SELECT count(*) FROM product_vectors v JOIN products p "
+                             "ON p.id = v.product_id WHERE p.sku LIKE 'CR-%'")  # fmt: skip
+        assert encoded < 500  # the crash really came before the import was done
 
         second = BotProcess(server.root_url, server.token, db_path, extra_env=env)
         await second.start()

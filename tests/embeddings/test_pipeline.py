@@ -67,14 +67,19 @@ def test_changed_text_is_the_only_one_re_encoded(
     np.testing.assert_allclose(got, encoder.encode([edited.embedding_text()])[0])
 
 
-def test_progress_is_reported_per_chunk(
+def test_progress_is_reported_from_the_start_then_per_chunk(
     worker: DatabaseWorker, products: list[Product], encoder: CountingEncoder
 ) -> None:
     seen: list[tuple[int, int]] = []
     _embedder(encoder, worker, chunk_size=4).embed(
         products, progress=lambda done, total: seen.append((done, total))
     )
-    assert seen == [(4, 6), (6, 6)]
+    assert seen == [(0, 6), (4, 6), (6, 6)]
+    seen.clear()
+    _embedder(encoder, worker, chunk_size=4).embed(
+        products, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen == []  # nothing left to encode: no progress to show
 
 
 def test_identical_texts_are_encoded_once(

@@ -145,6 +145,8 @@ class ProductEmbedder:
         # from fp32 (worst cosine 0.9895 instead of 0.991: its activations are quantised per
         # batch, so a batch's make-up matters), for no speed-up we could measure here.
         unique_texts = list(pending)
+        if total and progress is not None:
+            progress(0, total)  # encoding has begun: a merchant sees it before the first chunk
         for start in range(0, len(unique_texts), self.chunk_size):
             chunk = unique_texts[start : start + self.chunk_size]
             matrix = self.encoder.encode(chunk, batch_size=self.batch_size)
