@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import faiss
@@ -183,6 +184,52 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     # The loaded index keeps working as an index.
     loaded.upsert([100], _unit(rng, 1))
     assert 100 in loaded and len(loaded) == 59
+
+
+@pytest.mark.parametrize("threshold", [10_000, 50], ids=["exact", "ivf"])
+def test_searches_go_on_while_a_save_takes_its_snapshot_and_changes_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    rng = np.random.default_rng(21)
+    index = VectorIndex(DIM, approximate_threshold=threshold)
+    index.upsert(np.arange(1, 201), _unit(rng, 200))
+    # The snapshot is held open (at a million products it takes most of a second).
+    in_snapshot, release = threading.Event(), threading.Event()
+    serialize = faiss.serialize_index
+
+    def held(faiss_index: faiss.Index) -> np.ndarray:
+        in_snapshot.set()
+        assert release.wait(30)
+        return serialize(faiss_index)
+
+    monkeypatch.setattr(faiss, "serialize_index", held)
+    path = tmp_path / "products.faiss"
+    saving = threading.Thread(target=index.save, args=(path,))
+    saving.start()
+    try:
+        assert in_snapshot.wait(30)
+        # A search (and a lookup) from another thread is answered meanwhile...
+        answered: list[np.ndarray] = []
+        searching = threading.Thread(
+            target=lambda: answered.append(index.search(_unit(rng, 1), 5)[1][0])
+        )
+        searching.start()
+        searching.join(30)
+        assert answered and len(answered[0]) == 5
+        assert index.vector(7) is not None
+        # ...while a change waits for the snapshot to be taken.
+        changing = threading.Thread(target=index.upsert, args=([999], _unit(rng, 1)))
+        changing.start()
+        changing.join(0.3)
+        assert changing.is_alive()
+    finally:
+        release.set()
+        saving.join(30)
+    changing.join(30)
+    assert 999 in index
+    # The file holds the snapshot from before the change, whole.
+    saved = VectorIndex.load(path, DIM, approximate_threshold=threshold)
+    assert len(saved) == 200 and 999 not in saved
 
 
 def test_load_refuses_other_sizes_and_garbage(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.shop import Shop
 
 ADMIN = 7001
+DIM = 64  # the HashingEncoder's vector size
 HEADER = "sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url\n"
 TEAS = HEADER + (
     "T1,Darjeeling first flush,Muscatel black tea,16.50,EUR,3,#tea,tea,physical,,\n"
@@ -76,7 +77,7 @@ class Back:
 
 def open_back(db_path: Path) -> Back:
     settings = Settings(db_path=db_path, admin_ids=frozenset({ADMIN}), discovery_rate=0.0)
-    return Back(Shop.open(settings, encoder=HashingEncoder(64), seed=5))
+    return Back(Shop.open(settings, encoder=HashingEncoder(DIM), seed=5))
 
 
 @pytest_asyncio.fixture

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from reelcart.catalog import backoffice
 from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
 from reelcart.catalog.store import Store
 from reelcart.domain import Clip, MerchantState, ProductNotFound
+from reelcart.embeddings.index import VectorIndex
 from reelcart.services.merchants import (
     ApplicationRejected,
     ApplicationWaiting,
@@ -19,7 +23,7 @@ from reelcart.services.merchants import (
     parse_shop_url,
     parse_stock,
 )
-from tests.merchants.conftest import ADMIN, HEADER, TEAS, Back
+from tests.merchants.conftest import ADMIN, DIM, HEADER, TEAS, Back, open_back
 
 
 @pytest.mark.parametrize(
@@ -141,6 +145,31 @@ def test_an_import_that_fails_half_way_stores_nothing(back: Back, monkeypatch) -
     with pytest.raises(RuntimeError):
         back.shop.import_bytes((HEADER + rows).encode(), "big.csv", merchant.name)
     assert back.value("SELECT count(*) FROM products WHERE merchant_id = ?", merchant.id) == 0
+
+
+def test_the_index_file_is_written_behind_vector_changes_and_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    back = open_back(tmp_path / "shop.db")
+    shop = back.shop
+    path = shop.settings.index_path
+    changes: list[int] = []
+    told = shop.index_saver.changed
+    monkeypatch.setattr(shop.index_saver, "changed", lambda: (changes.append(1), told()))
+    try:
+        merchant = back.merchant(8101, "Saver Teas", trusted=True)
+        ids = back.upload(merchant)
+        # New vectors: the file will follow, but not on the import's time.
+        assert changes == [1] and shop.index_saver.pending
+        assert len(VectorIndex.load(path, DIM)) == 0
+        # The same text, or a new stock count, changes no vector: nothing more to write.
+        shop.refresh_products([back.product(ids["T1"])])
+        asyncio.run(shop.merchants.set_stock(merchant.id, ids["T3"], "9"))
+        assert changes == [1]
+    finally:
+        shop.close()
+    # Closing wrote what was left.
+    assert set(ids.values()) == set(VectorIndex.load(path, DIM).ids().tolist())
 
 
 def test_video_urls_become_clips_but_never_replace_a_sent_video(back: Back) -> None:

@@ -235,11 +235,70 @@ class _Shelf:
         return ids[found], self.matrix[rows[found]]
 
 
+class _ReadWriteLock:
+    """Many readers at once, or one writer.
+
+    Searches and snapshots only read the FAISS index and the shelf, and FAISS allows
+    concurrent reads: so a save's snapshot (most of a second at a million products) no
+    longer holds up the feed's searches, only the changes, which must not interleave with
+    it. A waiting writer holds off new readers, so changes are not starved. The writing
+    thread may read and write again within its write; a reader must not nest reads (a
+    waiting writer would hold the inner one off).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: int | None = None
+        self._depth = 0
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        if self._writer == threading.get_ident():
+            yield  # the writer reads what it is changing
+            return
+        with self._cond:
+            while self._writer is not None or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                self._depth += 1
+            else:
+                self._writers_waiting += 1
+                try:
+                    while self._writer is not None or self._readers:
+                        self._cond.wait()
+                finally:
+                    self._writers_waiting -= 1
+                self._writer, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._writer = None
+                    self._cond.notify_all()
+
+
 class VectorIndex:
     """Product vectors by product id, with nearest-neighbour search by inner product.
 
-    Safe to share between the thread that embeds products and the thread that ranks: every
-    operation holds one lock (FAISS indexes must not be searched while they change).
+    Safe to share between threads: changes hold the lock alone (FAISS indexes must not be
+    searched while they change), searches, reads and a save's snapshot share it.
     """
 
     def __init__(self, dim: int, *, approximate_threshold: int = APPROXIMATE_THRESHOLD) -> None:
@@ -254,7 +313,7 @@ class VectorIndex:
         # membership tests on the hot path of ranking without a trip through FAISS.
         self._shelf = _Shelf(dim)
         self._ids = self._shelf.row
-        self._lock = threading.RLock()
+        self._lock = _ReadWriteLock()
         self._version = 0
         #: How many vectors the IVF cells were trained on (0 while exact).
         self._trained_on = 0
@@ -330,15 +389,15 @@ class VectorIndex:
             return
         if self.approximate and count <= RETRAIN_GROWTH * max(self._trained_on, 1):
             return
-        ids, matrix = self.items()
+        ids, matrix = self._items()
         self._build_ivf(ids, matrix)
 
     def rebuild(self) -> None:
         """Retrain the IVF cells on the vectors present now (maintenance; not needed for
         changes to take effect). Exact indexes are left as they are."""
-        with self._lock:
+        with self._lock.writing():
             if self.approximate:
-                ids, matrix = self.items()
+                ids, matrix = self._items()
                 self._build_ivf(ids, matrix)
                 self._version += 1
 
@@ -364,7 +423,7 @@ class VectorIndex:
         if len(last) != len(id_array):
             keep = np.sort(len(id_array) - 1 - last)
             id_array, matrix = id_array[keep], matrix[keep]
-        with self._lock:
+        with self._lock.writing():
             present = [int(i) for i in id_array if int(i) in self._ids]
             if present:
                 self._remove_vectors(present)
@@ -375,7 +434,7 @@ class VectorIndex:
 
     def remove(self, ids: Iterable[int] | np.ndarray) -> int:
         """Remove these products' vectors; unknown ids are ignored. Returns how many went."""
-        with self._lock:
+        with self._lock.writing():
             present = [int(i) for i in _as_ids(ids) if int(i) in self._ids]
             if not present:
                 return 0
@@ -474,7 +533,7 @@ class VectorIndex:
         if excluded is not None and len(excluded):
             batch = faiss.IDSelectorBatch(excluded)
             selector = faiss.IDSelectorNot(batch)
-        with self._lock:
+        with self._lock.reading():
             if self._index.ntotal == 0:
                 scores = np.full((len(matrix), k), -np.inf, dtype=np.float32)
                 return scores, np.full((len(matrix), k), -1, dtype=np.int64)
@@ -535,26 +594,29 @@ class VectorIndex:
 
     def vector(self, product_id: int) -> np.ndarray | None:
         """The stored vector of ``product_id`` (a copy), or None if it is not indexed."""
-        with self._lock:
+        with self._lock.reading():
             row = self._ids.get(int(product_id))
             return None if row is None else self._shelf.matrix[row].copy()
 
     def vectors(self, product_ids: Iterable[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)`` for those of ``product_ids`` that are indexed, in their order."""
-        with self._lock:
+        with self._lock.reading():
             return self._shelf.known(_as_ids(product_ids))
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, matrix)`` of everything indexed, by ascending id: for checks and rebuilds."""
-        with self._lock:
-            ids = np.array(sorted(self._ids), dtype=np.int64)
-            if len(ids) == 0:
-                return ids, np.zeros((0, self.dim), dtype=np.float32)
-            return ids, self._shelf.get(ids)
+        with self._lock.reading():
+            return self._items()
+
+    def _items(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.array(sorted(self._ids), dtype=np.int64)
+        if len(ids) == 0:
+            return ids, np.zeros((0, self.dim), dtype=np.float32)
+        return ids, self._shelf.get(ids)
 
     def ids(self) -> np.ndarray:
         """Every indexed product id, ascending."""
-        with self._lock:
+        with self._lock.reading():
             return np.array(sorted(self._ids), dtype=np.int64)
 
     def __len__(self) -> int:
@@ -578,9 +640,9 @@ class VectorIndex:
         fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
-            # A snapshot under the lock (searches wait for the copy only), written after.
-            with self._lock:
-                ids, matrix = self.items()
+            # A snapshot that changes wait for (searches do not), written after.
+            with self._lock.reading():
+                ids, matrix = self._items()
                 serialised = faiss.serialize_index(self._index)
             tmp = Path(tmp_name)
             with tmp.open("wb") as out:

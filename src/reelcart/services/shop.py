@@ -22,6 +22,7 @@ from reelcart.config import Settings
 from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
 from reelcart.embeddings.pipeline import ProductEmbedder
+from reelcart.embeddings.saver import IndexSaver
 from reelcart.ranking.recommender import Recommender
 from reelcart.services.admin import AdminService
 from reelcart.services.broadcast import BroadcastService
@@ -54,6 +55,7 @@ class Shop:
     broadcasts: BroadcastService = field(init=False)
     stats: StatsService = field(init=False)
     privacy: PrivacyService = field(init=False)
+    index_saver: IndexSaver = field(init=False)
 
     @classmethod
     def open(
@@ -96,12 +98,14 @@ class Shop:
         shop.privacy = PrivacyService(
             db, ranking, anonymize_orders=shop.orders.anonymize, forget_cached=feed.forget_user
         )
+        shop.index_saver = IndexSaver(shop._save_index)
         return shop
 
     def close(self) -> None:
-        """Finish queued work, persist the index, close the database."""
+        """Finish queued work, persist the index if it changed, close the database."""
         self.feed.close()
-        self.ranking.call(lambda rec: rec.index.save(self.settings.index_path))
+        if self.index_saver.close():
+            self._save_index()
         self.ranking.call(Recommender.close)
         self.ranking.close()
         self.db.close()
@@ -146,16 +150,23 @@ class Shop:
         )
         total = len(products)
 
-        def apply(rec: Recommender) -> None:
+        def apply(rec: Recommender) -> bool:
+            before = rec.index.version
             self.embedder.apply(rec.index, vectors)
             for product in products:
                 rec.update_product(product)
+            return rec.index.version != before
 
-        self.ranking.call(apply)
-        # Saved from this thread, not the ranking one: at a million products the file is
-        # 1.5 GB, and picks (and swipes, which wait for a pick) only wait for the copy.
-        self.ranking.recommender.index.save(self.settings.index_path)
+        if self.ranking.call(apply):
+            # Written behind, on the saver's thread: a price or stock edit changes no
+            # vector, and a burst of edits is one write of the file, not one each.
+            self.index_saver.changed()
         progress("indexed", total, total)
+
+    def _save_index(self) -> None:
+        """Write the index file (blocking; picks go on meanwhile, changes wait for the
+        snapshot)."""
+        self.ranking.recommender.index.save(self.settings.index_path)
 
     def attach_clip(self, clip: Clip) -> None:
         """Attach a clip to a product (blocking)."""
