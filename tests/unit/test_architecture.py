@@ -64,3 +64,36 @@ def test_nothing_reads_the_environment_at_import_time() -> None:
                 if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
                     offenders.append(str(path.relative_to(PACKAGE)))
     assert offenders == []
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Modules imported when the file runs: ``if TYPE_CHECKING:`` blocks left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in {
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        }:
+            skipped.update(id(inner) for child in node.body for inner in ast.walk(child))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_private_module_of_a_library_is_imported_at_run_time() -> None:
+    # A library's underscored modules move between releases without notice.
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in _sources()
+        for name in _runtime_imports(path)
+        if not name.startswith("reelcart")
+        and any(part.startswith("_") for part in name.split(".")[1:])
+    ]
+    assert offenders == []

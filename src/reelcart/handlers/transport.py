@@ -17,12 +17,20 @@ it may take once connected.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+# python-telegram-bot names the type of "a timeout, or left unset" only in private modules:
+# they are imported for the type checker alone, so a move there cannot break the bot at
+# run time, where the marker's class is taken from the public ``BaseRequest.DEFAULT_NONE``.
+if TYPE_CHECKING:
+    from telegram._utils.defaultvalue import DefaultValue as _Unset
+    from telegram._utils.types import ODVInput
+else:
+    _Unset = type(BaseRequest.DEFAULT_NONE)
 
 #: Seconds, as python-telegram-bot's own defaults; an upload may take longer to write.
 CONNECT_TIMEOUT = 5.0
@@ -34,7 +42,7 @@ POOL_TIMEOUT = 1.0
 
 def _seconds(value: ODVInput[float], default: float | None) -> float | None:
     """A call's timeout, or ``default`` where the call left it unset."""
-    return default if isinstance(value, DefaultValue) else value
+    return default if isinstance(value, _Unset) else value
 
 
 class AiohttpRequest(BaseRequest):
