@@ -11,8 +11,10 @@ go through the real ``VectorIndex`` (exact up to 5k products, IVF above) and the
 replayed with ``Recommender.replay`` as the bot does on start. Then shoppers swipe, 200
 at a time taking turns, 20 cards each: each decision is one ``next_pick`` call, timed
 alone; the impression and the reaction that follow are timed as "observe". Warm shoppers
-have history; cold ones (10%) are new. The recall
-of the index against exact search is measured on the shoppers' own taste vectors.
+have history; cold ones (10%) are new. Then the same picks are timed while another
+thread writes the index file again and again, as the bot's saver does behind catalog
+changes. The recall of the index against exact search is measured on the shoppers' own
+taste vectors.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -158,6 +162,33 @@ def run_one(
         rec.observe(Reaction(user, pick.product_id, kind, 3500 if like else 600, 0.0))
         observe_ms.append((time.perf_counter_ns() - t0) / 1e6)
 
+    # Picks while the index file is written (the bot's saver thread does this behind
+    # catalog changes): a save runs again and again on another thread until at least one
+    # has finished and a third as many picks as above were made.
+    saving_ms: list[float] = []
+    saves: list[float] = []
+    stop = threading.Event()
+
+    def save_repeatedly(folder: str) -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            index.save(Path(folder) / "products.faiss")
+            saves.append(time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory() as folder:
+        saver = threading.Thread(target=save_repeatedly, args=(folder,))
+        saver.start()
+        while not saves or len(saving_ms) < picks // 3:
+            user = int(rng.integers(0, users))
+            t0 = time.perf_counter_ns()
+            pick = rec.next_pick(user)
+            saving_ms.append((time.perf_counter_ns() - t0) / 1e6)
+            assert pick is not None
+            rec.observe(Reaction(user, pick.product_id, EventKind.IMPRESSION, None, 0.0))
+            rec.observe(Reaction(user, pick.product_id, EventKind.SKIP, 600, 0.0))
+        stop.set()
+        saver.join()
+
     # Recall of the index against exact search, on real tastes.
     tastes = [
         t
@@ -192,6 +223,7 @@ def run_one(
     cold50, cold99 = _percentiles(cold_ms) if cold_ms else (0.0, 0.0)
     obs50, obs99 = _percentiles(observe_ms)
     cpu50, cpu99 = _percentiles(cpu_ms)
+    saving50, saving99 = _percentiles(saving_ms)
     load = os.getloadavg()[0]
     return {
         "size": size,
@@ -207,6 +239,12 @@ def run_one(
         "cpu_p50": cpu50,
         "cpu_p99": cpu99,
         "load": load,
+        "saving_p50": saving50,
+        "saving_p99": saving99,
+        "saving_max": max(saving_ms),
+        "saving_picks": len(saving_ms),
+        "saves": len(saves),
+        "save_s": float(np.median(saves)),
         "observe_p50": obs50,
         "observe_p99": obs99,
         "recall": float(np.mean(recall)),
@@ -260,6 +298,13 @@ def main() -> int:
             f"observe p99 {row['observe_p99']:.3f} ms; recall@10 {row['recall']:.3f}; "
             f"RSS {row['rss_mb']:.0f} MB (peak {row['peak_mb']:.0f}); "
             f"index {row['index_s']:.0f} s, replay {row['replay_s']:.0f} s",
+            flush=True,
+        )
+        print(
+            f"{'':>19} while the index file is written ({row['saves']} saves, median "
+            f"{row['save_s']:.2f} s): next card p50 {row['saving_p50']:.3f} ms, p99 "
+            f"{row['saving_p99']:.3f} ms ({row['saving_p99'] / row['p99']:.1f}x the p99 above), "
+            f"slowest {row['saving_max']:.1f} ms over {row['saving_picks']} picks",
             flush=True,
         )
     print()

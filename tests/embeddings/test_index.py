@@ -132,6 +132,22 @@ def test_vectors_gives_back_the_indexed_ones_in_the_order_asked() -> None:
     assert matrix.shape == (0, DIM)
 
 
+
+@pytest.mark.parametrize("top", [300, 10**12], ids=["dense", "sparse"])
+def test_items_and_ids_come_in_ascending_order_with_their_vectors(top: int) -> None:
+    rng = np.random.default_rng(4)
+    ids = np.array([top, 7, 150, 3, 42], dtype=np.int64)
+    matrix = _unit(rng, 5)
+    index = VectorIndex(DIM)
+    index.upsert(ids, matrix)
+    index.remove([150])
+    got_ids, got = index.items()
+    order = [3, 1, 4, 0]  # 3, 7, 42, top
+    np.testing.assert_array_equal(got_ids, ids[order])
+    np.testing.assert_array_equal(got, matrix[order])
+    np.testing.assert_array_equal(index.ids(), ids[order])
+
+
 def test_duplicate_ids_in_one_upsert_keep_the_last_vector() -> None:
     rng = np.random.default_rng(5)
     index = VectorIndex(DIM)

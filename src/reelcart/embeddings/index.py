@@ -609,7 +609,14 @@ class VectorIndex:
             return self._items()
 
     def _items(self) -> tuple[np.ndarray, np.ndarray]:
-        ids = np.array(sorted(self._ids), dtype=np.int64)
+        # In numpy, not by sorting the id dict: a save takes this snapshot on its own
+        # thread, and sorting a million Python ints would hold the GIL (and so the feed)
+        # for about 0.3 s.
+        lookup = self._shelf.lookup
+        if lookup is not None:
+            ids = np.flatnonzero(lookup >= 0).astype(np.int64)
+            return ids, self._shelf.matrix[lookup[ids]]
+        ids = np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
         if len(ids) == 0:
             return ids, np.zeros((0, self.dim), dtype=np.float32)
         return ids, self._shelf.get(ids)
@@ -617,7 +624,7 @@ class VectorIndex:
     def ids(self) -> np.ndarray:
         """Every indexed product id, ascending."""
         with self._lock.reading():
-            return np.array(sorted(self._ids), dtype=np.int64)
+            return np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
 
     def __len__(self) -> int:
         return len(self._ids)
