@@ -132,7 +132,6 @@ def test_vectors_gives_back_the_indexed_ones_in_the_order_asked() -> None:
     assert matrix.shape == (0, DIM)
 
 
-
 @pytest.mark.parametrize("top", [300, 10**12], ids=["dense", "sparse"])
 def test_items_and_ids_come_in_ascending_order_with_their_vectors(top: int) -> None:
     rng = np.random.default_rng(4)
