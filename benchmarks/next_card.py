@@ -11,10 +11,10 @@ go through the real ``VectorIndex`` (exact up to 5k products, IVF above) and the
 replayed with ``Recommender.replay`` as the bot does on start. Then shoppers swipe, 200
 at a time taking turns, 20 cards each: each decision is one ``next_pick`` call, timed
 alone; the impression and the reaction that follow are timed as "observe". Warm shoppers
-have history; cold ones (10%) are new. Then the same picks are timed while another
-thread writes the index file again and again, as the bot's saver does behind catalog
-changes. The recall of the index against exact search is measured on the shoppers' own
-taste vectors.
+have history; cold ones (10%) are new. The recall of the index against exact search is
+measured on the shoppers' own taste vectors. Last (after the memory is read), picks are
+timed again while another thread writes the index file over and over, as the bot's saver
+does behind catalog changes.
 """
 
 from __future__ import annotations
@@ -162,33 +162,6 @@ def run_one(
         rec.observe(Reaction(user, pick.product_id, kind, 3500 if like else 600, 0.0))
         observe_ms.append((time.perf_counter_ns() - t0) / 1e6)
 
-    # Picks while the index file is written (the bot's saver thread does this behind
-    # catalog changes): a save runs again and again on another thread until at least one
-    # has finished and a third as many picks as above were made.
-    saving_ms: list[float] = []
-    saves: list[float] = []
-    stop = threading.Event()
-
-    def save_repeatedly(folder: str) -> None:
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            index.save(Path(folder) / "products.faiss")
-            saves.append(time.perf_counter() - t0)
-
-    with tempfile.TemporaryDirectory() as folder:
-        saver = threading.Thread(target=save_repeatedly, args=(folder,))
-        saver.start()
-        while not saves or len(saving_ms) < picks // 3:
-            user = int(rng.integers(0, users))
-            t0 = time.perf_counter_ns()
-            pick = rec.next_pick(user)
-            saving_ms.append((time.perf_counter_ns() - t0) / 1e6)
-            assert pick is not None
-            rec.observe(Reaction(user, pick.product_id, EventKind.IMPRESSION, None, 0.0))
-            rec.observe(Reaction(user, pick.product_id, EventKind.SKIP, 600, 0.0))
-        stop.set()
-        saver.join()
-
     # Recall of the index against exact search, on real tastes.
     tastes = [
         t
@@ -215,9 +188,36 @@ def run_one(
     curve = {}
     if index.approximate:
         curve = {cells: recall_at(cells) for cells in (16, 32, 64, 128, 256)}
-    rec.close()
     del matrix
     rss, peak = _rss_mb()
+
+    # Picks while the index file is written (the bot's saver thread does this behind
+    # catalog changes): a save runs again and again on another thread until at least one
+    # has finished and a third as many picks as above were made.
+    saving_ms: list[float] = []
+    saves: list[float] = []
+    stop = threading.Event()
+
+    def save_repeatedly(folder: str) -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            index.save(Path(folder) / "products.faiss")
+            saves.append(time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory() as folder:
+        saver = threading.Thread(target=save_repeatedly, args=(folder,))
+        saver.start()
+        while not saves or len(saving_ms) < picks // 3:
+            user = int(rng.integers(0, users))
+            t0 = time.perf_counter_ns()
+            pick = rec.next_pick(user)
+            saving_ms.append((time.perf_counter_ns() - t0) / 1e6)
+            assert pick is not None
+            rec.observe(Reaction(user, pick.product_id, EventKind.IMPRESSION, None, 0.0))
+            rec.observe(Reaction(user, pick.product_id, EventKind.SKIP, 600, 0.0))
+        stop.set()
+        saver.join()
+    rec.close()
     p50, p99 = _percentiles(pick_ms)
     warm50, warm99 = _percentiles(warm_ms)
     cold50, cold99 = _percentiles(cold_ms) if cold_ms else (0.0, 0.0)
