@@ -87,6 +87,7 @@ def run_one(
         part /= np.linalg.norm(part, axis=1, keepdims=True)
         matrix[start:end] = part
         index.upsert(np.arange(start + 1, end + 1), part)
+    index.wait_for_retrain()  # retrains run behind the upserts; measure the settled index
     index_seconds = time.perf_counter() - started
 
     rec = Recommender(index, discovery_rate=0.1, seed=seed)

@@ -12,6 +12,7 @@ import pytest
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
+from reelcart.embeddings import index as index_module
 from reelcart.embeddings.index import IndexFileError, VectorIndex
 from reelcart.embeddings.pipeline import ProductEmbedder
 
@@ -416,6 +417,83 @@ def test_approximate_index_finds_a_product_removed_and_added_back() -> None:
     _, found = index.search(matrix[6:8], 1)
     assert found[:, 0].tolist() == [7, 9]
     assert index._index.ntotal == len(index) == 2_999
+
+
+def test_a_retrain_runs_behind_and_keeps_the_changes_made_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(12)
+    dim = 16
+    index = VectorIndex(dim, approximate_threshold=500)
+    matrix = _clustered(rng, 3_000, dim, 30)
+    index.upsert(np.arange(1, 601), matrix[:600])
+    assert index.approximate  # the switch from exact search is made at once
+    cells_before = index._index.nlist
+    # The retrain's training is held open (at 400k products it takes 25 s).
+    training, release = threading.Event(), threading.Event()
+    train = faiss.IndexIVFPQFastScan.train
+
+    def held(self: faiss.IndexIVFPQFastScan, x: np.ndarray) -> None:
+        training.set()
+        assert release.wait(30)
+        train(self, x)
+
+    monkeypatch.setattr(faiss.IndexIVFPQFastScan, "train", held)
+    try:
+        index.upsert(np.arange(601, 2_601), matrix[600:2_600])  # past 4x the training
+        assert training.wait(30)  # ...and the upsert returned all the same
+        # Meanwhile the old cells answer searches and take changes.
+        index.remove([7, 700])
+        index.upsert([9, 800], matrix[[2_700, 2_701]])  # edits
+        index.upsert(np.arange(2_601, 2_651), matrix[2_600:2_650])  # new products
+        _, found = index.search(matrix[[2_700, 2_701, 2_620]], 1)
+        assert found[:, 0].tolist() == [9, 800, 2_621]
+        assert not {7, 700} & set(index.search(matrix[[6, 699]], 10)[1].ravel().tolist())
+    finally:
+        release.set()
+    assert index.wait_for_retrain(30)
+    assert index._index.nlist > cells_before  # the new cells are in
+    # Every product is found under its current vector, the removed ones never.
+    expected = {pid: matrix[pid - 1] for pid in range(1, 2_651) if pid not in (7, 700)}
+    expected[9], expected[800] = matrix[2_700], matrix[2_701]
+    ids = np.array(sorted(expected), dtype=np.int64)
+    _, found = index.search(np.vstack([expected[pid] for pid in ids.tolist()]), 1)
+    np.testing.assert_array_equal(found[:, 0], ids)
+    assert index._index.ntotal == len(index) == 2_648
+
+
+def test_a_retrain_that_missed_too_many_changes_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "CATCH_UP_MAX_NEW", 10)
+    rng = np.random.default_rng(13)
+    dim = 16
+    index = VectorIndex(dim, approximate_threshold=500)
+    matrix = _clustered(rng, 3_000, dim, 30)
+    index.upsert(np.arange(1, 601), matrix[:600])
+    trainings: list[int] = []
+    first, release = threading.Event(), threading.Event()
+    train = faiss.IndexIVFPQFastScan.train
+
+    def counted(self: faiss.IndexIVFPQFastScan, x: np.ndarray) -> None:
+        trainings.append(len(x))
+        if len(trainings) == 1:
+            first.set()
+            assert release.wait(30)
+        train(self, x)
+
+    monkeypatch.setattr(faiss.IndexIVFPQFastScan, "train", counted)
+    try:
+        index.upsert(np.arange(601, 2_601), matrix[600:2_600])
+        assert first.wait(30)
+        index.upsert(np.arange(2_601, 2_701), matrix[2_600:2_700])  # 100 new: more than 10
+    finally:
+        release.set()
+    assert index.wait_for_retrain(30)
+    assert len(trainings) == 2  # the first new cells were dropped, the second swapped in
+    ids = np.arange(1, 2_701)
+    _, found = index.search(matrix[:2_700], 1)
+    np.testing.assert_array_equal(found[:, 0], ids)
 
 
 def test_an_older_8_bit_ivf_file_loads_rebuilt(tmp_path: Path) -> None:

@@ -121,6 +121,13 @@ RERANK_MIN = 256
 #: switch to IVF trains once, and at a million vectors more only costs minutes.
 TRAIN_POINTS_PER_CELL = 40
 TRAIN_ITERATIONS = 10
+#: A retrain running behind swaps its cells in only when, since its snapshot, at most this
+#: many products were added and at most this many of its cells hold a changed or removed
+#: one; otherwise it starts over. An add costs about 30 us (measured at 400k products), so
+#: a cell refilled (350 products at a million) about 10 ms: the swap holds searches for
+#: 0.3 s at most.
+CATCH_UP_MAX_NEW = 5_000
+CATCH_UP_MAX_CELLS = 16
 #: Components per product-quantizer code (4 bits each): 192 codes for 384 components.
 COMPONENTS_PER_CODE = 2
 
@@ -241,25 +248,20 @@ class _ReadWriteLock:
     Searches and snapshots only read the FAISS index and the shelf, and FAISS allows
     concurrent reads: so a save's snapshot (most of a second at a million products) no
     longer holds up the feed's searches, only the changes, which must not interleave with
-    it. A waiting writer holds off new readers, so changes are not starved. The writing
-    thread may read and write again within its write; a reader must not nest reads (a
-    waiting writer would hold the inner one off).
+    it. A waiting writer holds off new readers, so changes are not starved. Not reentrant:
+    code under the lock calls the unlocked helpers (``_items``), never a locked method.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
-        self._writer: int | None = None
-        self._depth = 0
+        self._writing = False
         self._writers_waiting = 0
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        if self._writer == threading.get_ident():
-            yield  # the writer reads what it is changing
-            return
         with self._cond:
-            while self._writer is not None or self._writers_waiting:
+            while self._writing or self._writers_waiting:
                 self._cond.wait()
             self._readers += 1
         try:
@@ -272,26 +274,20 @@ class _ReadWriteLock:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        me = threading.get_ident()
         with self._cond:
-            if self._writer == me:
-                self._depth += 1
-            else:
-                self._writers_waiting += 1
-                try:
-                    while self._writer is not None or self._readers:
-                        self._cond.wait()
-                finally:
-                    self._writers_waiting -= 1
-                self._writer, self._depth = me, 1
+            self._writers_waiting += 1
+            try:
+                while self._writing or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writing = True
         try:
             yield
         finally:
             with self._cond:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._writer = None
-                    self._cond.notify_all()
+                self._writing = False
+                self._cond.notify_all()
 
 
 class VectorIndex:
@@ -320,6 +316,10 @@ class VectorIndex:
         #: The IVF cell of each vector, by its shelf row (kept while approximate).
         self._cells = np.zeros(0, dtype=np.int64)
         self._nprobe: int | None = None
+        #: The thread retraining the IVF cells behind, if one runs; while it does, the ids
+        #: changed since its snapshot (it brings them up to date when it swaps its cells in).
+        self._retrainer: threading.Thread | None = None
+        self._touched: set[int] | None = None
 
     @staticmethod
     def _new_faiss_index(dim: int) -> faiss.IndexIDMap2:
@@ -353,9 +353,10 @@ class VectorIndex:
             raise ValueError("nprobe must be positive")
         self._nprobe = cells
 
-    def _build_ivf(self, ids: np.ndarray, matrix: np.ndarray) -> faiss.IndexIVF:
-        """A trained IVF index holding these vectors (a rebuild: only at the threshold)."""
-        nlist = _nlist_for(len(ids))
+    def _trained_ivf(self, matrix: np.ndarray) -> faiss.IndexIVF:
+        """An empty IVF index with cells trained on (a sample of) ``matrix``; touches
+        nothing of ``self``, so it may run on any thread without the lock."""
+        nlist = _nlist_for(len(matrix))
         quantizer = faiss.IndexFlatIP(self.dim)
         # FAISS's Python constructor keeps the quantizer alive as long as the index. Codes
         # of the vectors themselves, not of their offsets from the cell centre: FastScan
@@ -374,23 +375,107 @@ class VectorIndex:
         # two busy cores their threads waited on each other (12k x 48: 0.1 s -> 8 s).
         with _one_thread():
             ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+        return ivf
+
+    def _build_ivf(self, ids: np.ndarray, matrix: np.ndarray) -> faiss.IndexIVF:
+        """Replace the index by an IVF one trained on these vectors and holding them (the
+        first switch from exact search, and maintenance; growth retrains behind)."""
+        ivf = self._trained_ivf(matrix)
         self._cells = np.zeros(len(self._shelf.matrix), dtype=np.int64)
         self._trained_on = len(ids)
         self._index = ivf
         if len(ids):
             self._add_vectors(ids, np.ascontiguousarray(matrix, dtype=np.float32))
-        log.info("built an IVF index: %d vectors in %d cells", len(ids), nlist)
+        log.info("built an IVF index: %d vectors in %d cells", len(ids), ivf.nlist)
         return ivf
 
     def _maybe_reshape(self) -> None:
-        """Switch to IVF past the threshold, retrain when grown far past the training."""
+        """Switch to IVF past the threshold; retrain behind when grown far past the training.
+
+        The switch itself is made at once: its training is on a few thousand vectors. A
+        retrain is not: at 100k products it takes 10 s, at 400k 40 s, and in the meantime
+        the feed, whose searches share this index, would wait.
+        """
         count = len(self._ids)
         if count <= self.approximate_threshold:
             return
-        if self.approximate and count <= RETRAIN_GROWTH * max(self._trained_on, 1):
-            return
-        ids, matrix = self._items()
-        self._build_ivf(ids, matrix)
+        if not self.approximate:
+            self._build_ivf(*self._items())
+        elif count > RETRAIN_GROWTH * max(self._trained_on, 1) and self._retrainer is None:
+            self._retrainer = threading.Thread(
+                target=self._retrain_behind, name="reelcart-index-retrain", daemon=True
+            )
+            self._retrainer.start()
+
+    def _retrain_behind(self) -> None:
+        """Train and fill new IVF cells from a snapshot, while the old ones go on serving
+        searches and taking changes; then swap them in, with the changes made meanwhile.
+
+        Bringing those changes into the new cells happens under the lock, so it must be
+        small: when more changed (a bulk import going on), the new cells are dropped and
+        the retrain starts over from a fresh snapshot, until the catalog holds still.
+        """
+        try:
+            while True:
+                with self._lock.reading():
+                    ids, matrix = self._items()
+                    self._touched = set()  # no writer runs now: later changes are recorded
+                ivf = self._trained_ivf(matrix)
+                if len(ids):
+                    ivf.add_with_ids(matrix, ids)
+                stored, cells = _ivf_lists(ivf)
+                del matrix
+                with self._lock.writing():
+                    if self._small_catch_up(stored, cells):
+                        self._swap_in(ivf, stored, cells)
+                        break
+                log.info("the catalog changed a lot during a retrain: starting it over")
+            log.info("retrained the IVF index: %d vectors in %d cells", len(ids), ivf.nlist)
+        except Exception:
+            log.exception("retraining the IVF index failed; the old cells stay")
+        finally:
+            with self._lock.writing():
+                self._touched = None
+                self._retrainer = None
+
+    def _small_catch_up(self, stored: np.ndarray, cells: np.ndarray) -> bool:
+        """Whether the changes since the snapshot are few enough to bring into the new
+        cells under the lock: each changed product that the snapshot held costs a cell
+        emptied and refilled, each new one an add."""
+        touched = np.fromiter(self._touched or (), dtype=np.int64)
+        held = np.isin(stored, touched)
+        stale_cells = len(np.unique(cells[held]))
+        return (
+            len(touched) - int(held.sum()) <= CATCH_UP_MAX_NEW and stale_cells <= CATCH_UP_MAX_CELLS
+        )
+
+    def _swap_in(self, ivf: faiss.IndexIVF, stored: np.ndarray, cells: np.ndarray) -> None:
+        """Make ``ivf`` (holding ``stored`` in ``cells``, as of the snapshot) the index,
+        bringing the products changed since the snapshot up to date (under the lock)."""
+        touched = np.fromiter(self._touched or (), dtype=np.int64)
+        self._index = ivf
+        self._trained_on = len(stored)
+        self._cells = np.zeros(len(self._shelf.matrix), dtype=np.int64)
+        untouched = ~np.isin(stored, touched)
+        # An id nobody changed since the snapshot still sits on the same shelf row.
+        self._cells[self._shelf.rows(stored[untouched])] = cells[untouched]
+        if len(touched):
+            stale = np.unique(cells[~untouched]).tolist()
+            survivors = self._empty_cells(stale, touched)
+            if len(survivors):
+                self._add_vectors(survivors, self._shelf.get(survivors))
+            present = touched[[int(i) in self._ids for i in touched.tolist()]]
+            if len(present):
+                self._add_vectors(present, self._shelf.get(present))
+        self._version += 1
+
+    def wait_for_retrain(self, timeout: float | None = None) -> bool:
+        """Wait for a retrain running behind to swap its cells in (benchmarks and tests:
+        the index answers correctly meanwhile); returns whether none runs now."""
+        thread = self._retrainer
+        if thread is not None:
+            thread.join(timeout)
+        return self._retrainer is None
 
     def rebuild(self) -> None:
         """Retrain the IVF cells on the vectors present now (maintenance; not needed for
@@ -424,6 +509,8 @@ class VectorIndex:
             keep = np.sort(len(id_array) - 1 - last)
             id_array, matrix = id_array[keep], matrix[keep]
         with self._lock.writing():
+            if self._touched is not None:
+                self._touched.update(id_array.tolist())
             present = [int(i) for i in id_array if int(i) in self._ids]
             if present:
                 self._remove_vectors(present)
@@ -438,6 +525,8 @@ class VectorIndex:
             present = [int(i) for i in _as_ids(ids) if int(i) in self._ids]
             if not present:
                 return 0
+            if self._touched is not None:
+                self._touched.update(present)
             removed = self._remove_vectors(present)
             self._shelf.drop(present)
             self._version += 1
@@ -485,20 +574,25 @@ class VectorIndex:
         if not isinstance(self._index, faiss.IndexIVF):
             return int(self._index.remove_ids(_selector(ids)))
         gone = np.array(ids, dtype=np.int64)
-        rows = self._shelf.rows(gone)
+        cells = np.unique(self._cells[self._shelf.rows(gone)]).tolist()
+        survivors = self._empty_cells(cells, gone)
+        if len(survivors):
+            self._add_vectors(survivors, self._shelf.get(survivors))
+        return len(ids)
+
+    def _empty_cells(self, cells: list[int], gone: np.ndarray) -> np.ndarray:
+        """Empty these cells of the IVF index; returns the ids they held, but ``gone``."""
+        assert isinstance(self._index, faiss.IndexIVF)
         lists = self._index.invlists
         assert lists is not None
-        kept: list[np.ndarray] = []
-        for cell in np.unique(self._cells[rows]).tolist():
+        kept: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        for cell in cells:
             size = lists.list_size(cell)
             stored = faiss.rev_swig_ptr(lists.get_ids(cell), size).copy()
             lists.resize(cell, 0)
             self._index.ntotal -= size
             kept.append(stored[~np.isin(stored, gone)])
-        survivors = np.concatenate(kept)
-        if len(survivors):
-            self._add_vectors(survivors, self._shelf.get(survivors))
-        return len(ids)
+        return np.concatenate(kept)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -609,22 +703,23 @@ class VectorIndex:
             return self._items()
 
     def _items(self) -> tuple[np.ndarray, np.ndarray]:
-        # In numpy, not by sorting the id dict: a save takes this snapshot on its own
-        # thread, and sorting a million Python ints would hold the GIL (and so the feed)
-        # for about 0.3 s.
-        lookup = self._shelf.lookup
-        if lookup is not None:
-            ids = np.flatnonzero(lookup >= 0).astype(np.int64)
-            return ids, self._shelf.matrix[lookup[ids]]
-        ids = np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
+        ids = self._sorted_ids()
         if len(ids) == 0:
             return ids, np.zeros((0, self.dim), dtype=np.float32)
         return ids, self._shelf.get(ids)
 
+    def _sorted_ids(self) -> np.ndarray:
+        # In numpy, not by sorting the id dict: a save takes its snapshot on its own thread,
+        # and sorting a million Python ints would hold the GIL (so the feed) for 0.3 s.
+        lookup = self._shelf.lookup
+        if lookup is not None:
+            return np.flatnonzero(lookup >= 0).astype(np.int64)
+        return np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
+
     def ids(self) -> np.ndarray:
         """Every indexed product id, ascending."""
         with self._lock.reading():
-            return np.sort(np.fromiter(self._ids, dtype=np.int64, count=len(self._ids)))
+            return self._sorted_ids()
 
     def __len__(self) -> int:
         return len(self._ids)
