@@ -40,7 +40,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
@@ -250,44 +250,71 @@ class _ReadWriteLock:
     longer holds up the feed's searches, only the changes, which must not interleave with
     it. A waiting writer holds off new readers, so changes are not starved. Not reentrant:
     code under the lock calls the unlocked helpers (``_items``), never a locked method.
+
+    A pick takes the read side many times, so it is kept cheap: about 1 us uncontended,
+    where a ``Condition`` and a ``contextmanager`` cost 2.7 us (an ``RLock``, 0.26 us).
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._changed = threading.Condition(self._mutex)
         self._readers = 0
         self._writing = False
         self._writers_waiting = 0
+        self._read_side = _Side(self._acquire_read, self._release_read)
+        self._write_side = _Side(self._acquire_write, self._release_write)
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._cond:
+    def reading(self) -> _Side:
+        return self._read_side
+
+    def writing(self) -> _Side:
+        return self._write_side
+
+    def _acquire_read(self) -> None:
+        with self._mutex:
             while self._writing or self._writers_waiting:
-                self._cond.wait()
+                self._changed.wait()
             self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if self._readers == 0:
-                    self._cond.notify_all()
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        with self._cond:
+    def _release_read(self) -> None:
+        with self._mutex:
+            self._readers -= 1
+            if self._readers == 0 and self._writers_waiting:
+                self._changed.notify_all()
+
+    def _acquire_write(self) -> None:
+        with self._mutex:
             self._writers_waiting += 1
             try:
                 while self._writing or self._readers:
-                    self._cond.wait()
-            finally:
+                    self._changed.wait()
+            except BaseException:
                 self._writers_waiting -= 1
+                self._changed.notify_all()  # the readers it held off may go on
+                raise
+            self._writers_waiting -= 1
             self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
+
+    def _release_write(self) -> None:
+        with self._mutex:
+            self._writing = False
+            self._changed.notify_all()
+
+
+class _Side:
+    """One side of a ``_ReadWriteLock``, as a context manager."""
+
+    __slots__ = ("_acquire", "_release")
+
+    def __init__(self, acquire: Callable[[], None], release: Callable[[], None]) -> None:
+        self._acquire = acquire
+        self._release = release
+
+    def __enter__(self) -> None:
+        self._acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._release()
 
 
 class VectorIndex:
