@@ -453,8 +453,13 @@ class VectorIndex:
                 stored, cells = _ivf_lists(ivf)
                 del matrix
                 with self._lock.writing():
-                    if self._small_catch_up(stored, cells):
-                        self._swap_in(ivf, stored, cells)
+                    touched = np.fromiter(self._touched or (), dtype=np.int64)
+                    held = np.isin(stored, touched)
+                    if (
+                        len(touched) - int(held.sum()) <= CATCH_UP_MAX_NEW
+                        and len(np.unique(cells[held])) <= CATCH_UP_MAX_CELLS
+                    ):
+                        self._swap_in(ivf, stored, cells, touched, held)
                         break
                 log.info("the catalog changed a lot during a retrain: starting it over")
             log.info("retrained the IVF index: %d vectors in %d cells", len(ids), ivf.nlist)
@@ -465,30 +470,25 @@ class VectorIndex:
                 self._touched = None
                 self._retrainer = None
 
-    def _small_catch_up(self, stored: np.ndarray, cells: np.ndarray) -> bool:
-        """Whether the changes since the snapshot are few enough to bring into the new
-        cells under the lock: each changed product that the snapshot held costs a cell
-        emptied and refilled, each new one an add."""
-        touched = np.fromiter(self._touched or (), dtype=np.int64)
-        held = np.isin(stored, touched)
-        stale_cells = len(np.unique(cells[held]))
-        return (
-            len(touched) - int(held.sum()) <= CATCH_UP_MAX_NEW and stale_cells <= CATCH_UP_MAX_CELLS
-        )
-
-    def _swap_in(self, ivf: faiss.IndexIVF, stored: np.ndarray, cells: np.ndarray) -> None:
-        """Make ``ivf`` (holding ``stored`` in ``cells``, as of the snapshot) the index,
-        bringing the products changed since the snapshot up to date (under the lock)."""
-        touched = np.fromiter(self._touched or (), dtype=np.int64)
+    def _swap_in(
+        self,
+        ivf: faiss.IndexIVF,
+        stored: np.ndarray,
+        cells: np.ndarray,
+        touched: np.ndarray,
+        held: np.ndarray,
+    ) -> None:
+        """Make ``ivf`` (holding ``stored`` in ``cells``, as of the snapshot) the index, and
+        bring the ``touched`` products (changed since; ``held`` marks those of ``stored``)
+        up to date in it. Under the lock: each touched product the snapshot held costs its
+        cell emptied and refilled, each new one an add, hence the limits on both."""
         self._index = ivf
         self._trained_on = len(stored)
         self._cells = np.zeros(len(self._shelf.matrix), dtype=np.int64)
-        untouched = ~np.isin(stored, touched)
         # An id nobody changed since the snapshot still sits on the same shelf row.
-        self._cells[self._shelf.rows(stored[untouched])] = cells[untouched]
+        self._cells[self._shelf.rows(stored[~held])] = cells[~held]
         if len(touched):
-            stale = np.unique(cells[~untouched]).tolist()
-            survivors = self._empty_cells(stale, touched)
+            survivors = self._empty_cells(np.unique(cells[held]).tolist(), touched)
             if len(survivors):
                 self._add_vectors(survivors, self._shelf.get(survivors))
             present = touched[[int(i) in self._ids for i in touched.tolist()]]
