@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from reelcart.config import ConfigError, Settings
+from reelcart.domain import Language
 
 log = logging.getLogger("reelcart")
 
@@ -67,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--clips",
         type=Path,
         help="a folder of clips named <sku>.mp4 (or .gif) to attach to the imported products",
+    )
+    imp.add_argument(
+        "--lang",
+        choices=["en", "fr"],
+        help="the language of the report and of the failed-rows file (default: from "
+        "LC_ALL, LC_MESSAGES or LANG, French for fr_*, else English)",
     )
 
     demo = commands.add_parser(
@@ -125,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return _run(settings, args.webhook)
     if args.command == "import":
-        return _import(settings, args.file, args.merchant, args.errors_csv, args.clips)
+        language = Language(args.lang) if args.lang else _terminal_language()
+        return _import(settings, args.file, args.merchant, args.errors_csv, args.clips, language)
     if args.command == "eval":
         return _evaluate(settings, args.data, args.protocols.upper(), args.check)
     if args.command == "simulate":
@@ -198,11 +207,27 @@ def _run(settings: Settings, webhook: bool) -> int:
     return 0
 
 
+def _terminal_language() -> Language:
+    """French when the terminal's locale is (``fr_FR.UTF-8``...), else English."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            return Language.FR if value.lower().startswith("fr") else Language.EN
+    return Language.EN
+
+
 def _import(
-    settings: Settings, path: Path, merchant: str, errors_csv: Path | None, clips: Path | None
+    settings: Settings,
+    path: Path,
+    merchant: str,
+    errors_csv: Path | None,
+    clips: Path | None,
+    lang: Language,
 ) -> int:
     from reelcart.catalog.progress import ProgressBar
     from reelcart.domain import CatalogFileError
+    from reelcart.i18n import t
+    from reelcart.i18n.catalog_report import failed_rows_csv, file_reason, row_place, row_reason
     from reelcart.services.shop import Shop
 
     logging.getLogger("reelcart").setLevel(logging.WARNING)
@@ -212,7 +237,8 @@ def _import(
         report = shop.import_file(path, merchant, progress=bar)
     except CatalogFileError as exc:
         bar.close()
-        print(f"reelcart import: nothing imported: {exc}", file=sys.stderr)
+        reason = file_reason(lang, exc)
+        print(t(lang, "cli.nothing_imported", file=path.name, reason=reason), file=sys.stderr)
         shop.close()
         return 1
     bar.close()
@@ -221,15 +247,24 @@ def _import(
         attached = attach_clip_folder(shop, report.merchant.id, clips)
     shop.close()
     print(
-        f"{path.name}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.failed} failed"
-        + (f", {attached} clips attached" if clips is not None else "")
+        t(
+            lang,
+            "cli.import_counts",
+            file=path.name,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            failed=report.failed,
+        )
     )
+    if clips is not None:
+        print(t(lang, "cli.clips_attached", count=attached))
     for error in report.errors:
-        print(f"  {error}", file=sys.stderr)
+        where, reason = row_place(lang, error), row_reason(lang, error)
+        print("  " + t(lang, "upload.error_line", where=where, reason=reason), file=sys.stderr)
     if errors_csv is not None and report.errors:
-        errors_csv.write_bytes(report.failed_rows_csv())
-        print(f"failed rows written to {errors_csv}")
+        errors_csv.write_bytes(failed_rows_csv(report.errors, lang))
+        print(t(lang, "cli.failed_rows_written", path=errors_csv))
     return 0
 
 

@@ -12,14 +12,14 @@ import pytest
 from reelcart.catalog import importer as importer_module
 from reelcart.catalog.importer import (
     CatalogImporter,
-    failed_rows_csv,
     parse_catalog,
     safe_csv_cell,
 )
 from reelcart.catalog.rows import CatalogRow
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
-from reelcart.domain import CatalogFileError, Money, Product
+from reelcart.domain import CatalogFileError, Language, Money, Product
+from reelcart.i18n.catalog_report import failed_rows_csv
 from tests.catalog.conftest import DEMO_DATA, ChangedLog
 from tests.catalog.helpers import csv_bytes, row
 
@@ -341,7 +341,8 @@ def test_the_failed_rows_csv_is_safe_to_open_in_a_spreadsheet(importer: CatalogI
     )
 
     report = importer.import_bytes(data, "catalog.csv", "Northwind")
-    lines = list(csv.reader(io.StringIO(report.failed_rows_csv().decode("utf-8"))))
+    written = failed_rows_csv(report.errors, Language.EN)
+    lines = list(csv.reader(io.StringIO(written.decode("utf-8-sig"))))
 
     assert lines[0] == ["line", "column", "sku", "reason"]
 
@@ -359,7 +360,7 @@ def test_the_failed_rows_csv_is_safe_to_open_in_a_spreadsheet(importer: CatalogI
     ]  # fmt: skip
     for cells in lines:
         assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells)
-    assert report.failed_rows_csv() == failed_rows_csv(parse_catalog(data, "catalog.csv"))
+    assert written == failed_rows_csv(parse_catalog(data, "catalog.csv").errors, Language.EN)
 
 
 @pytest.mark.parametrize(

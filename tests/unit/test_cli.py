@@ -42,11 +42,34 @@ def test_import_reports_bad_rows_and_reimport_changes_nothing(
         main(["import", str(source), "--merchant", "Tea Co", "--errors-csv", str(errors_csv)]) == 0
     )
     out, err = capsys.readouterr()
-    assert "6 created, 0 updated, 0 unchanged, 4 failed" in out
-    assert "line 4, column title" in err
-    assert errors_csv.read_text().splitlines()[0] == "line,column,sku,reason"
+    assert "catalog_with_errors.csv: 6 created, 0 updated, 0 unchanged, 4 failed" in out
+    assert "• line 4, title: the title is empty" in err
+    assert errors_csv.read_text(encoding="utf-8-sig").splitlines()[0] == "line,column,sku,reason"
 
     assert main(["import", str(source), "--merchant", "Tea Co"]) == 0
+    out, _ = capsys.readouterr()
+    assert "0 created, 0 updated, 6 unchanged, 4 failed" in out
+
+
+@pytest.mark.model
+def test_import_speaks_french_when_the_terminal_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    source = demo_data.catalog_path().with_name("catalog_with_errors.csv")
+    errors_csv = tmp_path / "echecs.csv"
+
+    command = ["import", str(source), "--merchant", "Tea Co", "--errors-csv", str(errors_csv)]
+    assert main(command) == 0
+    out, err = capsys.readouterr()
+    assert "catalog_with_errors.csv : 6 créés, 0 modifiés, 0 inchangés, 4 en échec" in out
+    assert "• ligne 4, title : " in err and "the title is empty" not in err
+    assert errors_csv.read_text(encoding="utf-8-sig").splitlines()[0] == "ligne,colonne,sku,raison"
+    # --lang wins over the terminal's locale.
+    assert main(["import", str(source), "--merchant", "Tea Co", "--lang", "en"]) == 0
     out, _ = capsys.readouterr()
     assert "0 created, 0 updated, 6 unchanged, 4 failed" in out
 
@@ -58,9 +81,12 @@ def test_an_unreadable_file_imports_nothing(
     monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
     bad = tmp_path / "catalog.csv"
     bad.write_bytes(b"sku,title,price\nA,Caf\xe9,3.00\n")
-    assert main(["import", str(bad), "--merchant", "Acme"]) == 1
+    assert main(["import", str(bad), "--merchant", "Acme", "--lang", "en"]) == 1
     _, err = capsys.readouterr()
-    assert "nothing imported" in err and "UTF-8" in err
+    assert "nothing imported from catalog.csv" in err and "UTF-8" in err
+    assert main(["import", str(bad), "--merchant", "Acme", "--lang", "fr"]) == 1
+    _, err = capsys.readouterr()
+    assert "rien n'a été importé de catalog.csv" in err and "UTF-8" in err
 
 
 def test_a_bad_setting_stops_with_the_variable_named(

@@ -252,10 +252,6 @@ class ImportReport:
     skipped: int = 0
     ignored_columns: tuple[str, ...] = ()
 
-    def failed_rows_csv(self) -> bytes:
-        """The errors as a CSV (``line,column,sku,reason``) to hand back to the merchant."""
-        return _errors_csv(self.errors)
-
     def summary(self) -> str:
         """One English line, e.g. ``3 created, 1 updated, 0 unchanged, 2 failed``."""
         return (
@@ -270,35 +266,12 @@ class ImportReport:
 def safe_csv_cell(value: str) -> str:
     """Make a cell inert for spreadsheets: a leading ``= + - @``, tab or CR gets a ``'``.
 
-    Use it for every cell of a CSV that reelcart writes for a person to open.
+    Use it for every cell of a CSV that reelcart writes for a person to open (the failed
+    rows: ``reelcart.i18n.catalog_report.failed_rows_csv``).
     """
     if value and value[0] in "=+-@\t\r\n":
         return "'" + value
     return value
-
-
-def failed_rows_csv(parsed: ParsedCatalog) -> bytes:
-    """The rows that were refused as a UTF-8 CSV of ``line,column,sku,reason``.
-
-    Every cell is made formula-safe with ``safe_csv_cell``.
-    """
-    return _errors_csv(parsed.errors)
-
-
-def _errors_csv(errors: Sequence[RowError]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "column", "sku", "reason"])
-    for error in errors:
-        writer.writerow(
-            [
-                str(error.line),
-                safe_csv_cell(error.column),
-                safe_csv_cell(error.sku or ""),
-                safe_csv_cell(error.reason),
-            ]
-        )
-    return out.getvalue().encode("utf-8")
 
 
 # -- file-level errors -------------------------------------------------------------------

@@ -14,9 +14,7 @@ Typed answers (a shop name, a price, ...) are awaited through a *prompt* kept in
 from __future__ import annotations
 
 import asyncio
-import csv
 import html
-import io
 import logging
 import re
 import time
@@ -48,7 +46,7 @@ from telegram.ext import (
 )
 
 from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
-from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport, safe_csv_cell
+from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
 from reelcart.catalog.insights import Metrics, StatsReport
 from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
@@ -70,6 +68,7 @@ from reelcart.domain import (
 from reelcart.handlers import render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import CATALOGS, format_price, t
+from reelcart.i18n.catalog_report import failed_rows_csv, file_reason, row_place, row_reason
 from reelcart.services.merchants import (
     MAX_DOWNLOAD_BYTES,
     InvalidInput,
@@ -535,46 +534,12 @@ async def _import(
             context.shop.import_bytes, data, filename, merchant.name, progress
         )
     except CatalogFileError as exc:
-        reason = (
-            t(lang, exc.reason_key, **exc.params) if exc.reason_key.count(".") > 1 else str(exc)
-        )
+        reason = file_reason(lang, exc)
         await status.show(
             t(lang, "upload.refused", file=html.escape(filename), reason=html.escape(reason)),
             final=True,
         )
         return None
-
-
-def _row_reason(lang: Language, key: str, params: dict[str, object], fallback: str) -> str:
-    try:
-        return t(lang, key, **params) if key else fallback
-    except (KeyError, IndexError):
-        return fallback
-
-
-def failed_rows_csv(report: ImportReport, lang: Language) -> bytes:
-    """The refused rows and why, in the merchant's language; every cell formula-safe."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            t(lang, "upload.csv_line"),
-            t(lang, "upload.csv_column"),
-            "sku",
-            t(lang, "upload.csv_reason"),
-        ]
-    )
-    for error in report.errors:
-        writer.writerow(
-            [
-                str(error.line),
-                safe_csv_cell(error.column),
-                safe_csv_cell(error.sku or ""),
-                safe_csv_cell(_row_reason(lang, error.key, error.params, error.reason)),
-            ]
-        )
-    # A BOM so that spreadsheet apps read the accents right.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 async def _report(
@@ -606,20 +571,17 @@ async def _report(
     if report.errors:
         lines.append(t(lang, "upload.failed_header", count=report.failed))
         for error in report.errors[:5]:
-            reason = _row_reason(lang, error.key, error.params, error.reason)
-            where = (
-                t(lang, "upload.where", line=error.line, column=html.escape(error.column))
-                if error.column
-                else t(lang, "upload.where_line", line=error.line)
+            where, reason = row_place(lang, error), row_reason(lang, error)
+            lines.append(
+                t(lang, "upload.error_line", where=html.escape(where), reason=html.escape(reason))
             )
-            lines.append(t(lang, "upload.error_line", where=where, reason=html.escape(reason)))
         if len(report.errors) > 5:
             lines.append(t(lang, "upload.more_errors", count=len(report.errors) - 5))
     await status.show("\n".join(lines), final=True)
     if report.errors:
         stem = _CSV_NAME.sub("-", Path(filename).stem).strip("-") or "catalog"
         await message.reply_document(
-            InputFile(failed_rows_csv(report, lang), filename=f"{stem}-failed-rows.csv"),
+            InputFile(failed_rows_csv(report.errors, lang), filename=f"{stem}-failed-rows.csv"),
             caption=t(lang, "upload.failed_file", count=report.failed),
         )
     if pending:

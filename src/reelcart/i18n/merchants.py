@@ -102,6 +102,11 @@ EN: dict[str, str] = {
     "upload.csv_line": "line",
     "upload.csv_column": "column",
     "upload.csv_reason": "reason",
+    # reelcart import, in a terminal (plain text)
+    "cli.import_counts": "{file}: {created} created, {updated} updated, {unchanged} unchanged, {failed} failed",
+    "cli.clips_attached": "{count} clip(s) attached",
+    "cli.nothing_imported": "reelcart import: nothing imported from {file}: {reason}",
+    "cli.failed_rows_written": "failed rows written to {path}",
     # clips
     "clip.caption_needed": "🎬 To attach a clip, send the video with the product's SKU as its caption, like <code>TEA-001</code>.",
     "clip.unknown_sku": "No product with SKU <code>{sku}</code> in your catalog.",
@@ -414,6 +419,11 @@ FR: dict[str, str] = {
     "upload.csv_line": "ligne",
     "upload.csv_column": "colonne",
     "upload.csv_reason": "raison",
+    # reelcart import, dans un terminal (texte brut)
+    "cli.import_counts": "{file} : {created} créés, {updated} modifiés, {unchanged} inchangés, {failed} en échec",
+    "cli.clips_attached": "{count} vidéo(s) ajoutée(s)",
+    "cli.nothing_imported": "reelcart import : rien n'a été importé de {file} : {reason}",
+    "cli.failed_rows_written": "lignes en échec écrites dans {path}",
     # clips
     "clip.caption_needed": "🎬 Pour ajouter une vidéo, envoie-la avec le SKU du produit en légende, comme <code>TEA-001</code>.",
     "clip.unknown_sku": "Aucun produit avec le SKU <code>{sku}</code> dans ton catalogue.",
