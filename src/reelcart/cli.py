@@ -227,7 +227,13 @@ def _import(
     from reelcart.catalog.progress import ProgressBar
     from reelcart.domain import CatalogFileError
     from reelcart.i18n import t
-    from reelcart.i18n.catalog_report import failed_rows_csv, file_reason, row_place, row_reason
+    from reelcart.i18n.catalog_report import (
+        failed_rows_csv,
+        file_reason,
+        report_counts,
+        row_place,
+        row_reason,
+    )
     from reelcart.services.shop import Shop
 
     logging.getLogger("reelcart").setLevel(logging.WARNING)
@@ -246,17 +252,7 @@ def _import(
     if clips is not None:
         attached = attach_clip_folder(shop, report.merchant.id, clips)
     shop.close()
-    print(
-        t(
-            lang,
-            "cli.import_counts",
-            file=path.name,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            failed=report.failed,
-        )
-    )
+    print(t(lang, "cli.import_counts", file=path.name, **report_counts(report)))
     if clips is not None:
         print(t(lang, "cli.clips_attached", count=attached))
     for error in report.errors:

@@ -68,7 +68,13 @@ from reelcart.domain import (
 from reelcart.handlers import render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import CATALOGS, format_price, t
-from reelcart.i18n.catalog_report import failed_rows_csv, file_reason, row_place, row_reason
+from reelcart.i18n.catalog_report import (
+    failed_rows_csv,
+    file_reason,
+    report_counts,
+    row_place,
+    row_reason,
+)
 from reelcart.services.merchants import (
     MAX_DOWNLOAD_BYTES,
     InvalidInput,
@@ -555,14 +561,7 @@ async def _report(
     pending = counts[ModerationState.PENDING]
     lines = [
         t(lang, "upload.done", file=html.escape(filename)),
-        t(
-            lang,
-            "upload.counts",
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            failed=report.failed,
-        ),
+        t(lang, "upload.counts", **report_counts(report)),
     ]
     if pending:
         lines.append(t(lang, "upload.pending", count=pending))

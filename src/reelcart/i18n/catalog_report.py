@@ -11,10 +11,20 @@ import csv
 import io
 from collections.abc import Sequence
 
-from reelcart.catalog.importer import safe_csv_cell
+from reelcart.catalog.importer import ImportReport, safe_csv_cell
 from reelcart.catalog.rows import RowError
 from reelcart.domain import CatalogFileError, Language
 from reelcart.i18n import t
+
+
+def report_counts(report: ImportReport) -> dict[str, int]:
+    """The four numbers every import summary gives, as template parameters."""
+    return {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "failed": report.failed,
+    }
 
 
 def row_reason(lang: Language, error: RowError) -> str:
