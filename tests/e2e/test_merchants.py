@@ -362,8 +362,8 @@ async def test_moderators_see_flags_approve_and_reject_with_a_reason(shop: Shop)
             if f"adm:qa:{product_id}:" in json.dumps(item.buttons):
                 seen[product_id] = item
         await shop.admin.press(item, "⏭")
-    # What the last ⏭ shows, before going on: updates are handled concurrently, so an
-    # edit not waited for could land after the next tap's and be read as its answer.
+    # What the last ⏭ shows, before going on, as a person would: the edit read next is then
+    # the answer to the next tap.
     await shop.admin.wait_for(lambda m: m.message_id == notice.message_id and m.edited)
     clean, flagged = seen[first], seen[second]
     assert "✅ No automatic flags." in clean.text

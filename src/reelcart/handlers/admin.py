@@ -270,7 +270,19 @@ async def _edit(message: Message | None, text: str, markup: InlineKeyboardMarkup
 
 
 async def admin_button(update: Update, context: ReelcartContext) -> None:
-    """Every button of the admin panel; a non-admin's press changes nothing."""
+    """Every button of the admin panel, one at a time per person, in the order pressed.
+
+    Updates are handled concurrently, so two quick taps could have their edits land out of
+    order and leave the panel on the older screen. The person's lock is taken before the
+    first ``await``, while the updates' tasks still run in the order they arrived.
+    """
+    assert update.effective_user is not None
+    async with context.bot_data.turns[update.effective_user.id]:
+        await _admin_button(update, context)
+
+
+async def _admin_button(update: Update, context: ReelcartContext) -> None:
+    """One press of the admin panel; a non-admin's press changes nothing."""
     query = update.callback_query
     assert query is not None
     user = await shopper(update, context)

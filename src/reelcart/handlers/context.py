@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -14,10 +16,13 @@ if TYPE_CHECKING:
 
 
 class BotData:
-    """What the whole application shares: the shop, set once at start-up."""
+    """What the whole application shares: the shop, set once at start-up, and one lock per
+    person for the handlers that must take that person's taps in the order they came
+    (updates are otherwise handled concurrently)."""
 
     def __init__(self) -> None:
         self.shop: Shop | None = None
+        self.turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 class ReelcartContext(CallbackContext[ExtBot[Any], dict, dict, BotData]):
