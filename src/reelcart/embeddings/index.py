@@ -406,7 +406,7 @@ class VectorIndex:
 
     def _build_ivf(self, ids: np.ndarray, matrix: np.ndarray) -> faiss.IndexIVF:
         """Replace the index by an IVF one trained on these vectors and holding them (the
-        first switch from exact search, and maintenance; growth retrains behind)."""
+        first switch from exact search, and an older file's index; growth retrains behind)."""
         ivf = self._trained_ivf(matrix)
         self._cells = np.zeros(len(self._shelf.matrix), dtype=np.int64)
         self._trained_on = len(ids)
@@ -503,15 +503,6 @@ class VectorIndex:
         if thread is not None:
             thread.join(timeout)
         return self._retrainer is None
-
-    def rebuild(self) -> None:
-        """Retrain the IVF cells on the vectors present now (maintenance; not needed for
-        changes to take effect). Exact indexes are left as they are."""
-        with self._lock.writing():
-            if self.approximate:
-                ids, matrix = self._items()
-                self._build_ivf(ids, matrix)
-                self._version += 1
 
     # -- changes ---------------------------------------------------------------------------
 

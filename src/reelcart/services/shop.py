@@ -98,14 +98,14 @@ class Shop:
         shop.privacy = PrivacyService(
             db, ranking, anonymize_orders=shop.orders.anonymize, forget_cached=feed.forget_user
         )
-        shop.index_saver = IndexSaver(shop._save_index)
+        shop.index_saver = IndexSaver(embedder.save)
         return shop
 
     def close(self) -> None:
         """Finish queued work, persist the index if it changed, close the database."""
         self.feed.close()
         if self.index_saver.close():
-            self._save_index()
+            self.embedder.save()
         self.ranking.call(Recommender.close)
         self.ranking.close()
         self.db.close()
@@ -162,11 +162,6 @@ class Shop:
             # vector, and a burst of edits is one write of the file, not one each.
             self.index_saver.changed()
         progress("indexed", total, total)
-
-    def _save_index(self) -> None:
-        """Write the index file (blocking; picks go on meanwhile, changes wait for the
-        snapshot)."""
-        self.ranking.recommender.index.save(self.settings.index_path)
 
     def attach_clip(self, clip: Clip) -> None:
         """Attach a clip to a product (blocking)."""
