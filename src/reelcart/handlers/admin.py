@@ -23,7 +23,6 @@ import datetime as dt
 import html
 import logging
 import re
-import time
 from collections.abc import Callable
 from typing import cast
 
@@ -88,7 +87,6 @@ PATTERN = rf"^adm:(?:{_ACTIONS})(?::|$)"
 _DATA = re.compile(
     rf"^adm:({_ACTIONS})(?::([0-9a-z]{{1,18}}))?(?::([0-9a-z]{{1,18}}))?(?::([0-9]{{1,6}}))?$"
 )
-BANNED_NOTICE_EVERY = 600.0
 QUEUE_FILTER = "reelcart.queue_merchant"
 
 
@@ -117,12 +115,12 @@ async def ban_gate(update: object, context: ReelcartContext) -> None:
             await update.callback_query.answer(text, show_alert=True)
         elif update.inline_query is not None:
             await update.inline_query.answer([], cache_time=0, is_personal=True)
-        elif message is not None and message.chat.type == "private":
-            last = context.user_data.get("reelcart.banned_notice", 0.0) if context.user_data else 0
-            if time.monotonic() - float(last) > BANNED_NOTICE_EVERY:
-                if context.user_data is not None:
-                    context.user_data["reelcart.banned_notice"] = time.monotonic()
-                await message.reply_text(text)
+        elif (
+            message is not None
+            and message.chat.type == "private"
+            and admin.banned_notice_due(user.id)
+        ):
+            await message.reply_text(text)
     except TelegramError as exc:
         log.info("could not tell banned user %s: %s", user.id, exc)
     raise ApplicationHandlerStop

@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from reelcart.catalog import backoffice
@@ -74,6 +76,8 @@ MERCHANT_RUN_CHOICES = (1, 2, 3, 5, 0)
 SETTING_DISCOVERY = "discovery_rate"
 SETTING_MERCHANT_RUN = "max_merchant_run"
 PAGE_SIZE = 8
+#: A banned user who keeps writing is told so at most once in this many seconds.
+BANNED_NOTICE_EVERY = 600.0
 
 
 class CannotBanAdmin(ReelcartError):
@@ -145,6 +149,7 @@ class AdminService:
         ranking: RankingThread,
         admin_ids: frozenset[int],
         default_discovery_rate: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.ranking = ranking
@@ -152,6 +157,10 @@ class AdminService:
         self._default_discovery = default_discovery_rate
         #: Banned users, kept in memory: every update is checked against it.
         self.banned: set[int] = set()
+        #: The clock of the banned-notice throttle (``time.monotonic``: its origin is the
+        #: boot, so a small value is a recent boot, not a long time ago).
+        self.clock = clock
+        self._banned_told: dict[int, float] = {}
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
@@ -261,7 +270,18 @@ class AdminService:
             self.banned.add(user_id)
         else:
             self.banned.discard(user_id)
+            self._banned_told.pop(user_id, None)
         return changed
+
+    def banned_notice_due(self, user_id: int) -> bool:
+        """Whether to tell a banned user (again) that they are banned: the first time, then
+        at most once every ``BANNED_NOTICE_EVERY`` seconds. True claims the notice."""
+        now = self.clock()
+        last = self._banned_told.get(user_id)  # None: never told
+        if last is not None and now - last < BANNED_NOTICE_EVERY:
+            return False
+        self._banned_told[user_id] = now
+        return True
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """The user blocked (or unblocked) the bot."""

@@ -1,0 +1,102 @@
+"""The admin's side of the chat, through the real Application: the ban gate, the admin's
+command menu, refunds, the audit log, the Users screen, /help, and the stats chart.
+
+The network edge is the in-process sandbox; the shop is the real one on a SQLite file
+(``open_back``), with ``ADMIN`` as its only admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest_asyncio
+
+from reelcart.bot import build_application
+from reelcart.config import Settings
+from reelcart.handlers.context import ReelcartApplication
+from reelcart.sandbox import SandboxServer, SimulatedUser
+from reelcart.services.shop import Shop
+from tests.merchants.conftest import ADMIN, Back, open_back
+
+BANNED = "You can't use reelcart any more: an admin banned this account."
+
+
+@dataclass
+class Panel:
+    """The sandbox, the bot's Application fed from it, and the shop behind both."""
+
+    server: SandboxServer
+    application: ReelcartApplication
+    back: Back
+
+    @property
+    def shop(self) -> Shop:
+        return self.back.shop
+
+    def person(self, user_id: int, name: str = "Ana", language: str = "en") -> SimulatedUser:
+        return SimulatedUser(self.server, user_id, name, language_code=language)
+
+    def admin(self) -> SimulatedUser:
+        return SimulatedUser(self.server, ADMIN, "Ada", username="ada_admin")
+
+
+async def _pump(application: ReelcartApplication) -> None:
+    """Hand each update to ``process_update``, one at a time and in order: a reply to a
+    later update proves every earlier one was handled (the tests' fence)."""
+    offset = 0
+    while True:
+        updates = await application.bot.get_updates(offset=offset, timeout=1)
+        for update in updates:
+            offset = update.update_id + 1
+            await application.process_update(update)
+
+
+@pytest_asyncio.fixture
+async def panel(tmp_path: Path) -> AsyncIterator[Panel]:
+    db_path = tmp_path / "shop.db"
+    async with SandboxServer(limits=None) as server:
+        back = await asyncio.to_thread(open_back, db_path)
+        settings = Settings(
+            bot_token=server.token,
+            api_root=server.root_url,
+            db_path=db_path,
+            admin_ids=frozenset({ADMIN}),
+        )
+        application = build_application(settings)
+        application.bot_data.shop = back.shop
+        try:
+            async with application:
+                pump = asyncio.create_task(_pump(application))
+                try:
+                    yield Panel(server, application, back)
+                finally:
+                    pump.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pump
+        finally:
+            await asyncio.to_thread(back.shop.close)
+
+
+# -- the ban gate ----------------------------------------------------------------------------
+
+
+async def test_a_banned_user_is_told_once_even_right_after_the_host_boots(panel: Panel) -> None:
+    # time.monotonic counts from the boot: five seconds after it, nobody was told yet.
+    now = [5.0]
+    panel.shop.admin.clock = lambda: now[0]
+    spammer, admin = panel.person(4242, "Spam"), panel.admin()
+    await panel.shop.admin.set_banned(spammer.id, True, ADMIN)
+    await spammer.send_command("/feed")
+    assert (await spammer.wait_for()).text == BANNED
+    now[0] = 65.0
+    await spammer.send_text("hello?")  # a minute later: not told again
+    await admin.send_command("/help")
+    await admin.wait_for()  # the fence: the spammer's message was handled before this
+    now[0] = 5.0 + 601
+    await spammer.send_command("/likes")  # ten minutes on: told once more
+    assert (await spammer.wait_for()).text == BANNED
+    assert [m.text for m in spammer.messages] == [BANNED, BANNED]
