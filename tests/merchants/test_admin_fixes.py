@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from reelcart.bot import build_application
+from reelcart.bot import build_application, set_commands
 from reelcart.config import Settings
 from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
@@ -100,3 +100,28 @@ async def test_a_banned_user_is_told_once_even_right_after_the_host_boots(panel:
     await spammer.send_command("/likes")  # ten minutes on: told once more
     assert (await spammer.wait_for()).text == BANNED
     assert [m.text for m in spammer.messages] == [BANNED, BANNED]
+
+
+# -- the admin's command menu ----------------------------------------------------------------
+
+
+def commands(person: SimulatedUser) -> set[str]:
+    return {str(c["command"]) for c in person.visible_commands()}
+
+
+async def test_an_admin_who_never_wrote_gets_the_admin_menu_when_they_first_do(
+    panel: Panel,
+) -> None:
+    admin = panel.admin()
+    await set_commands(panel.application)  # at start: Telegram has no chat with her yet
+    assert "feed" in commands(admin) and "admin" not in commands(admin)
+    await admin.send_command("/help")
+    await admin.wait_for()
+    assert "admin" in commands(admin)
+    # Once: it is not set again on every message (the bot would undo this if it were).
+    scope = {"type": "chat", "chat_id": admin.id}
+    for language in ("", "fr"):
+        await panel.server.call("deleteMyCommands", scope=scope, language_code=language)
+    await admin.send_command("/help")
+    await admin.wait_for()
+    assert "admin" not in commands(admin)

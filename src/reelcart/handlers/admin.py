@@ -27,6 +27,8 @@ from collections.abc import Callable
 from typing import cast
 
 from telegram import (
+    Bot,
+    BotCommandScopeChat,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -75,6 +77,7 @@ from reelcart.services.admin import (
     ShopSettings,
 )
 from reelcart.services.broadcast import BroadcastTooLong, EmptyBroadcast, RetryLater
+from reelcart.services.shop import Shop
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS
 
 log = logging.getLogger(__name__)
@@ -1231,24 +1234,53 @@ async def _typed_broadcast(
 # -- start-up and registration -----------------------------------------------------------------
 
 
+async def _show_admin_menu(bot: Bot, shop: Shop, admin_id: int) -> bool:
+    """Give one admin's chat the /admin command (and merchant commands if they sell);
+    False if it is not there after (Telegram has no chat with someone who never wrote)."""
+    try:
+        merchant = await shop.merchants.owned(admin_id)
+    except Exception:  # the menu is a convenience: never block start-up on it
+        log.exception("could not look up admin %s", admin_id)
+        merchant = None
+    selling = merchant is not None and merchant.active
+    await set_chat_menu(bot, admin_id, menu_extras(selling, True))
+    try:
+        shown = await bot.get_my_commands(scope=BotCommandScopeChat(admin_id))
+    except TelegramError:
+        return False
+    return any(command.command == "admin" for command in shown)
+
+
 async def show_admin_menus(application: ReelcartApplication) -> None:
-    """Give each admin's chat the /admin command (and merchant commands if they sell)."""
+    """At start: every admin's chat gets its menu; an admin Telegram has no chat with yet
+    gets it when they first write (``admin_menu_gate``)."""
     shop = application.bot_data.shop
     if shop is None:
         return
     for admin_id in sorted(shop.settings.admin_ids):
-        try:
-            merchant = await shop.merchants.owned(admin_id)
-        except Exception:  # the menu is a convenience: never block start-up on it
-            log.exception("could not look up admin %s", admin_id)
-            merchant = None
-        selling = merchant is not None and merchant.active
-        await set_chat_menu(application.bot, admin_id, menu_extras(selling, True))
+        if not await _show_admin_menu(application.bot, shop, admin_id):
+            log.info("admin %s gets the /admin menu once they write to the bot", admin_id)
+            shop.admin.menus_pending.add(admin_id)
+
+
+async def admin_menu_gate(update: object, context: ReelcartContext) -> None:
+    """An admin whose menu could not be set at start writes to the bot: set it now, once."""
+    if not isinstance(update, Update) or context.bot_data.shop is None:
+        return
+    user, chat = update.effective_user, update.effective_chat
+    pending = context.shop.admin.menus_pending
+    if user is None or user.id not in pending or chat is None or chat.type != "private":
+        return
+    pending.discard(user.id)  # before any await: their next update does not set it twice
+    if not await _show_admin_menu(context.bot, context.shop, user.id):
+        pending.add(user.id)
 
 
 def register(application: ReelcartApplication) -> None:
     # Before everything: banned users are stopped here.
     application.add_handler(TypeHandler(Update, ban_gate), group=-100)
+    # Then, before the admin's first command is answered: their menu, if start-up could not.
+    application.add_handler(TypeHandler(Update, admin_menu_gate), group=-99)
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.REPLY & private, typed_answer),
@@ -1269,6 +1301,7 @@ def register(application: ReelcartApplication) -> None:
 
 __all__ = [
     "PATTERN",
+    "admin_menu_gate",
     "notify_admins",
     "notify_application",
     "register",

@@ -161,6 +161,9 @@ class AdminService:
         #: boot, so a small value is a recent boot, not a long time ago).
         self.clock = clock
         self._banned_told: dict[int, float] = {}
+        #: Admins whose chat menu could not be set at start (they had never written to
+        #: the bot): the handlers set it when they first do.
+        self.menus_pending: set[int] = set()
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
