@@ -714,9 +714,11 @@ async def orders_command(update: Update, context: ReelcartContext) -> None:
     orders = context.shop.orders
     if context.args:
         match = _ORDER_NUMBER.match(context.args[0])
+        if match is None:
+            text = _cut(" ".join(context.args), 40)
+            await update.message.reply_text(t(lang, "commerce.order_number_invalid", text=text))
+            return
         try:
-            if match is None:
-                raise OrderNotFound(context.args[0])
             order = await orders.order_of_shopper(user.id, int(match[1]))
         except OrderNotFound:
             await update.message.reply_text(t(lang, "commerce.order_not_found"))

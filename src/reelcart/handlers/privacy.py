@@ -12,8 +12,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Mess
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from reelcart.domain import Language
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.i18n import t
+from reelcart.i18n import CATALOGS, t
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,13 @@ ERASED_KINDS = (
     "checkouts",
     "shops",
 )
+
+
+def counted(language: Language, key: str, count: int) -> str:
+    """The text ``key`` for ``count`` things: its ``_one`` form for exactly one, when it has
+    one (French and English both say "1 facture", "1 invoice" in the singular)."""
+    one = f"{key}_one"
+    return t(language, one if count == 1 and one in CATALOGS[language] else key, count=count)
 
 
 async def mydata_command(update: Update, context: ReelcartContext) -> None:
@@ -90,9 +98,9 @@ async def forget_button(update: Update, context: ReelcartContext) -> None:
     for kind in ERASED_KINDS:
         count = erasure.erased.get(kind)
         if count:
-            lines.append("• " + t(lang, f"privacy.erased_{kind}", count=count))
+            lines.append("• " + counted(lang, f"privacy.erased_{kind}", count))
     if erasure.orders_kept:
-        lines.append(t(lang, "privacy.orders_kept", count=erasure.orders_kept))
+        lines.append(counted(lang, "privacy.orders_kept", erasure.orders_kept))
     lines.append(t(lang, "privacy.forgotten_end"))
     text = "\n".join(lines)
     if message is not None:

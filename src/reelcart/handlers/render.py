@@ -57,7 +57,7 @@ def caption(product: Product, language: Language) -> str:
         price=html.escape(price),
         merchant=html.escape(product.merchant_name),
         hashtags=html.escape(tags),
-    )
+    ).rstrip()  # no hashtags: no empty last line (it would double the blank line below)
     description = html.escape(product.description)
     if description:
         room = CAPTION_LIMIT - len(text) - 2
@@ -71,7 +71,8 @@ def caption(product: Product, language: Language) -> str:
 def card_keyboard(
     card: FeedCard, language: Language, shop_url: str | None = None
 ) -> InlineKeyboardMarkup:
-    """The card's buttons, in the order DESIGN.md gives: ❤️ 👎 ⏭ / 🛒 🔗 / 💡 ↗️.
+    """The card's buttons, in the order DESIGN.md gives: ❤️ 👎 ⏭ / 🛒 🔗 / 💡 ↗️ (no 🛒 when
+    the product is sold out).
 
     ``shop_url`` is the 🔗 target: a tracked ``/go/...`` link when reelcart has a public
     URL; without one the product's own shop URL is used (and clicks are not counted).
@@ -90,13 +91,16 @@ def card_keyboard(
             ),
         ]
     ]
-    commerce = [
-        InlineKeyboardButton(t(language, "feed.btn_buy"), callback_data=card_data("buy", cid))
-    ]
+    commerce = []
+    if card.product.stock > 0:  # sold out: the caption says so, and there is nothing to buy
+        commerce.append(
+            InlineKeyboardButton(t(language, "feed.btn_buy"), callback_data=card_data("buy", cid))
+        )
     shop_url = shop_url or card.product.shop_url
     if shop_url:
         commerce.append(InlineKeyboardButton(t(language, "feed.btn_shop"), url=shop_url))
-    rows.append(commerce)
+    if commerce:
+        rows.append(commerce)
     rows.append(
         [
             InlineKeyboardButton(t(language, "feed.btn_why"), callback_data=card_data("why", cid)),
