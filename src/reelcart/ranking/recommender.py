@@ -1333,6 +1333,16 @@ class Recommender:
     # -- lists -------------------------------------------------------------------------
 
     def recommend(
+        self, user_id: int, k: int = 10, *, among: Iterable[int] | None = None
+    ) -> list[int]:
+        """The ids of ``picks``, with discovery places when the discovery rate is above 0
+        (as the feed has discovery cards): the ``Recommender`` interface."""
+        return [
+            pick.product_id
+            for pick in self.picks(user_id, k, among=among, discovery=self._discovery_rate > 0)
+        ]
+
+    def picks(
         self,
         user_id: int,
         k: int = 10,
