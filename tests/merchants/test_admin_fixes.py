@@ -19,9 +19,11 @@ from reelcart.bot import build_application, set_commands
 from reelcart.config import Settings
 from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
+from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
-from tests.merchants.conftest import ADMIN, Back, open_back
+from tests.merchants.conftest import ADMIN, HEADER, Back, open_back
 
+EBOOK = HEADER + "E1,Tea guide,An ebook about brewing tea,5.00,EUR,999,#tea,books,digital,,\n"
 BANNED = "You can't use reelcart any more: an admin banned this account."
 
 
@@ -125,3 +127,48 @@ async def test_an_admin_who_never_wrote_gets_the_admin_menu_when_they_first_do(
     await admin.send_command("/help")
     await admin.wait_for()
     assert "admin" not in commands(admin)
+
+
+# -- refunds -----------------------------------------------------------------------------------
+
+
+async def paid_in_stars(panel: Panel, buyer: SimulatedUser) -> str:
+    """The buyer pays an ebook in Stars; the order's number (``#1``)."""
+    guide = panel.back.upload(panel.back.merchant(501, "Tea House", trusted=True), EBOOK)["E1"]
+    await buyer.send_command("/start", f"p_{guide}")
+    card = await buyer.wait_for(lambda m: m.media_kind is not None)
+    await buyer.press(card, "🛒")
+    invoice = await buyer.wait_for(lambda m: m.invoice is not None)
+    assert (await buyer.pay(invoice, timeout=5)).ok
+    receipt = await buyer.wait_for(lambda m: m.text.startswith("🧾 Receipt"))
+    return receipt.text.split("order ", 1)[1].split(" ", 1)[0]
+
+
+async def open_panel(admin: SimulatedUser) -> BotMessage:
+    await admin.send_command("/admin")
+    return await admin.wait_for(lambda m: m.text.startswith("🛠 Admin panel"))
+
+
+async def test_a_stars_refund_is_in_the_audit_log(panel: Panel) -> None:
+    buyer, admin = panel.person(4301, "Val"), panel.admin()
+    number = await paid_in_stars(panel, buyer)
+    menu = await open_panel(admin)
+    await admin.press(menu, "💸")
+    listing = await admin.wait_for(lambda m: m.text.startswith("↩️ Stars payments"))
+    await admin.press(listing, number)
+    confirm = await admin.wait_for(lambda m: m.text.startswith("Refund ⭐ 250 to Val"))
+    done = await admin.press(confirm, "↩️ Refund")
+    assert done.text == f"✅ Order {number} refunded: ⭐ 250 back to Val."
+    await admin.wait_for(lambda m: m.text.startswith("↩️ There's no Stars payment"))
+    menu = await open_panel(admin)
+    await admin.press(menu, "📜")
+    audit = await admin.wait_for(lambda m: m.text.startswith("📜"))
+    assert f"{ADMIN} · 💸 order refunded · order {number} · 250 XTR, user {buyer.id}" in audit.text
+
+
+async def test_the_empty_refunds_screen_leads_back_to_the_panel(panel: Panel) -> None:
+    admin = panel.admin()
+    await admin.press(await open_panel(admin), "💸")
+    empty = await admin.wait_for(lambda m: m.text.startswith("↩️ There's no Stars payment"))
+    await admin.press(empty, "⬅️ Back")
+    await admin.wait_for(lambda m: m.edited and m.text.startswith("🛠 Admin panel"))

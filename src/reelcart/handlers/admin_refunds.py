@@ -2,9 +2,10 @@
 ``adm:refunds`` button.
 
 Callback data: ``adm:refunds`` (the refundable Stars orders), ``adm:refunds:o:<order>``
-(confirm one), ``adm:refunds:y:<order>`` (refund it with ``refundStarPayment`` and record
-it). Only ids in ``REELCART_ADMIN_IDS`` may use them; anyone else gets a polite no and
-nothing changes. Registered before the admin panel's own handlers so this pattern wins.
+(confirm one), ``adm:refunds:y:<order>`` (refund it with ``refundStarPayment``, record
+it and write it in the audit log); their ⬅️ Back is the panel's ``adm:menu``. Only ids
+in ``REELCART_ADMIN_IDS`` may use them; anyone else gets a polite no and nothing
+changes. Registered before the admin panel's own handlers so this pattern wins.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ async def _buyer(shop: Shop, order: Order) -> str:
     return user.first_name if user and user.first_name else str(order.user_id)
 
 
-async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarkup]:
     orders = await shop.orders.refundable_star_orders()
+    back = [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data="adm:menu")]
     if not orders:
-        return t(lang, "commerce.refunds_empty"), None
+        return t(lang, "commerce.refunds_empty"), InlineKeyboardMarkup([back])
     rows = []
     for order in orders:
         label = t(
@@ -49,6 +51,7 @@ async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarku
             buyer=await _buyer(shop, order),
         )
         rows.append([InlineKeyboardButton(label[:64], callback_data=f"adm:refunds:o:{order.id}")])
+    rows.append(back)
     return t(lang, "commerce.refunds_header"), InlineKeyboardMarkup(rows)
 
 
@@ -72,7 +75,14 @@ async def _show(
 
 
 async def refunds_button(update: Update, context: ReelcartContext) -> None:
-    """The refunds screens of the admin panel (admins only)."""
+    """The refunds screens of the admin panel (admins only), one press at a time per person
+    (the admin panel's own lock): a double tap on Refund finds the order refunded already."""
+    assert update.effective_user is not None
+    async with context.bot_data.turns[update.effective_user.id]:
+        await _refunds_button(update, context)
+
+
+async def _refunds_button(update: Update, context: ReelcartContext) -> None:
     query = update.callback_query
     assert query is not None
     user = await shopper(update, context)
@@ -141,6 +151,7 @@ async def refunds_button(update: Update, context: ReelcartContext) -> None:
         )
         return
     log.info("admin %s refunded order %s", user.id, order.number)
+    await shop.admin.record_refund(user.id, refunded)
     await query.answer(
         t(lang, "commerce.refund_done", number=order.number, total=total, buyer=buyer),
         show_alert=True,

@@ -34,7 +34,7 @@ from reelcart.catalog.backoffice import (
 )
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
-from reelcart.domain import Merchant, Money, Product, ReelcartError
+from reelcart.domain import Merchant, Money, Order, Product, ReelcartError
 from reelcart.ranking.recommender import MAX_CATEGORY_RUN, Recommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import clip_looks_broken
@@ -342,6 +342,11 @@ class AdminService:
     ) -> None:
         """Write an audit entry for an action taken elsewhere (e.g. a refund)."""
         await self.db.run(backoffice.record_audit, admin_id, action, target_kind, target_id, detail)
+
+    async def record_refund(self, admin_id: int, order: Order) -> None:
+        """Write the audit entry of a Stars refund an admin made (``order.refund``)."""
+        detail = f"{order.total.minor} {order.total.currency}, user {order.user_id}"
+        await self.record(admin_id, "order.refund", "order", order.id, detail)
 
 
 def _queue_item(
