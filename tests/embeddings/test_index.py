@@ -13,7 +13,9 @@ from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings import index as index_module
-from reelcart.embeddings.index import IndexFileError, VectorIndex
+from reelcart.embeddings.index import VectorIndex
+from reelcart.embeddings.index_file import IndexFileError
+from reelcart.embeddings.ivf import IvfIndex
 from reelcart.embeddings.pipeline import ProductEmbedder
 
 from .conftest import CountingEncoder
@@ -380,8 +382,8 @@ def test_approximate_index_recall_at_10_against_exact_search() -> None:
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     assert _recall(exact, approximate, queries) >= 0.95
 
-    # Changes go straight into the IVF lists: same FAISS index, recall still holds.
-    structure = approximate._index
+    # Changes go straight into the IVF lists: same IVF index, recall still holds.
+    structure = approximate.serving
     changed = ids[:500]
     # New and edited products look like the catalog's (the cells were trained on it).
     # (800 distinct ones: identical vectors would tie, and ties break either way.)
@@ -391,7 +393,7 @@ def test_approximate_index_recall_at_10_against_exact_search() -> None:
         index.upsert(changed, fresh[:500])  # update
         index.remove(ids[500:1_500])  # pause / delete
         index.upsert(np.arange(n + 1, n + 301), fresh[500:])  # add
-    assert approximate._index is structure
+    assert approximate.serving is structure
     assert len(approximate) == len(exact) == n - 1_000 + 300
     # Vectors come back exactly, not from the 4-bit codes the scan reads.
     np.testing.assert_array_equal(approximate.vector(int(changed[3])), fresh[3])  # type: ignore[arg-type]
@@ -416,7 +418,7 @@ def test_approximate_index_finds_a_product_removed_and_added_back() -> None:
     index.upsert([9], matrix[7:8])  # an edit: 9 now looks like 8
     _, found = index.search(matrix[6:8], 1)
     assert found[:, 0].tolist() == [7, 9]
-    assert index._index.ntotal == len(index) == 2_999
+    assert index.serving.faiss_total == len(index) == 2_999
 
 
 def test_a_retrain_runs_behind_and_keeps_the_changes_made_meanwhile(
@@ -428,7 +430,8 @@ def test_a_retrain_runs_behind_and_keeps_the_changes_made_meanwhile(
     matrix = _clustered(rng, 3_000, dim, 30)
     index.upsert(np.arange(1, 601), matrix[:600])
     assert index.approximate  # the switch from exact search is made at once
-    cells_before = index._index.nlist
+    assert isinstance(index.serving, IvfIndex)
+    cells_before = index.serving.nlist
     # The retrain's training is held open (at 400k products it takes 25 s).
     training, release = threading.Event(), threading.Event()
     train = faiss.IndexIVFPQFastScan.train
@@ -452,14 +455,15 @@ def test_a_retrain_runs_behind_and_keeps_the_changes_made_meanwhile(
     finally:
         release.set()
     assert index.wait_for_retrain(30)
-    assert index._index.nlist > cells_before  # the new cells are in
+    assert isinstance(index.serving, IvfIndex)
+    assert index.serving.nlist > cells_before  # the new cells are in
     # Every product is found under its current vector, the removed ones never.
     expected = {pid: matrix[pid - 1] for pid in range(1, 2_651) if pid not in (7, 700)}
     expected[9], expected[800] = matrix[2_700], matrix[2_701]
     ids = np.array(sorted(expected), dtype=np.int64)
     _, found = index.search(np.vstack([expected[pid] for pid in ids.tolist()]), 1)
     np.testing.assert_array_equal(found[:, 0], ids)
-    assert index._index.ntotal == len(index) == 2_648
+    assert index.serving.faiss_total == len(index) == 2_648
 
 
 def test_a_retrain_that_missed_too_many_changes_starts_over(

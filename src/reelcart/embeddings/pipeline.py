@@ -19,7 +19,9 @@ from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings.encoder import Encoder
-from reelcart.embeddings.index import APPROXIMATE_THRESHOLD, IndexFileError, VectorIndex
+from reelcart.embeddings.index import APPROXIMATE_THRESHOLD, VectorIndex
+from reelcart.embeddings.index_file import IndexFileError
+from reelcart.embeddings.product_index import ProductIndex
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,7 @@ class ProductEmbedder:
         )
 
     @staticmethod
-    def apply(index: VectorIndex, vectors: ProductVectors) -> None:
+    def apply(index: ProductIndex, vectors: ProductVectors) -> None:
         """Put what ``vectors_for`` produced into ``index``: fresh vectors replace old ones,
         stored ones fill gaps, inactive products leave."""
         if len(vectors.inactive_ids):
@@ -257,7 +259,7 @@ class ProductEmbedder:
             self.index.save(self.index_path)
 
 
-def _repair(index: VectorIndex, ids: np.ndarray, matrix: np.ndarray) -> int:
+def _repair(index: ProductIndex, ids: np.ndarray, matrix: np.ndarray) -> int:
     """Make ``index`` hold exactly these (id, vector) pairs; returns how many it changed."""
     have_ids, have_matrix = index.items()
     extra = np.setdiff1d(have_ids, ids)
