@@ -13,7 +13,9 @@ import html
 import logging
 import os
 import re
+from datetime import timedelta
 
+import aiohttp
 from telegram import (
     Bot,
     CallbackQuery,
@@ -26,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -36,6 +38,7 @@ from telegram.ext import (
     filters,
 )
 
+from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
     Language,
     Money,
@@ -205,20 +208,65 @@ def _problem(order: Order) -> tuple[str, str]:
     return kind, detail
 
 
+# -- how a send ended ----------------------------------------------------------------------
+
+
+def delivery_of(error: TelegramError) -> Delivery:
+    """How a message that failed with ``error`` stands, for every workflow that sends one.
+
+    PENDING: it certainly did not arrive, so sending it again (later) is safe: a 429,
+    Telegram's own 5xx answer, or a request that never left (no connection, or every
+    connection busy). BLOCKED: the person blocked the bot. FAILED: Telegram refused it for
+    good (400 and the like). UNKNOWN: the request left and no answer came back (a read
+    timeout, a dropped connection): it may have arrived, and sending it again may make a
+    duplicate (the Bot API has no idempotency key).
+    """
+    if isinstance(error, RetryAfter):
+        return Delivery.PENDING
+    if isinstance(error, Forbidden):
+        return Delivery.BLOCKED
+    if isinstance(error, BadRequest) or not isinstance(error, NetworkError):
+        return Delivery.FAILED  # (python-telegram-bot's BadRequest is a NetworkError)
+    if "not sent" in error.message:  # the transport's pool timeout (``AiohttpRequest``)
+        return Delivery.PENDING
+    cause = error.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return Delivery.PENDING  # no connection was made: nothing was sent
+    if isinstance(error, TimedOut):
+        return Delivery.UNKNOWN
+    if cause is None or isinstance(cause, TelegramError):
+        return Delivery.PENDING  # made from Telegram's answer: a 5xx, its "Bad Gateway" page
+    return Delivery.UNKNOWN
+
+
+def retry_delay(error: TelegramError, default: float = 1.0) -> float:
+    """Seconds to wait before sending again after ``error``: a 429's ``retry_after``."""
+    if isinstance(error, RetryAfter):
+        wait = error.retry_after
+        return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+    return default
+
+
+async def _deliver(
+    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Delivery:
+    """Send a message once; how it stands after (see ``delivery_of``)."""
+    try:
+        await bot.send_message(chat_id, text, parse_mode=HTML, reply_markup=markup)
+    except TelegramError as exc:
+        outcome = delivery_of(exc)
+        level = logging.INFO if outcome is Delivery.BLOCKED else logging.WARNING
+        log.log(level, "message to user %s: %s (%s)", chat_id, outcome.value, exc)
+        return outcome
+    return Delivery.SENT
+
+
 async def _send(
     bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> bool:
-    """Send a message; False only for a failure worth retrying later."""
-    try:
-        await bot.send_message(chat_id, text, parse_mode=HTML, reply_markup=markup)
-    except Forbidden as exc:
-        log.info("could not message user %s: %s", chat_id, exc)
-    except BadRequest as exc:
-        log.warning("could not message user %s: %s", chat_id, exc)
-    except TelegramError as exc:
-        log.warning("could not message user %s, will retry: %s", chat_id, exc)
-        return False
-    return True
+    """Send a message that may come twice rather than never; False: send it again later
+    (it did not arrive, or may not have)."""
+    return await _deliver(bot, chat_id, text, markup) not in (Delivery.PENDING, Delivery.UNKNOWN)
 
 
 # -- 🛒 and invoices ---------------------------------------------------------------------

@@ -18,7 +18,8 @@ import html
 import logging
 import re
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -36,7 +37,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -48,7 +49,7 @@ from telegram.ext import (
 from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
 from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
 from reelcart.catalog.insights import Metrics, StatsReport
-from reelcart.catalog.messaging import Delivery
+from reelcart.catalog.messaging import Delivery, RestockAlert
 from reelcart.domain import (
     CatalogFileError,
     Clip,
@@ -66,6 +67,7 @@ from reelcart.domain import (
     User,
 )
 from reelcart.handlers import render
+from reelcart.handlers.commerce import delivery_of, retry_delay
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import CATALOGS, format_price, t
 from reelcart.i18n.catalog_report import (
@@ -75,6 +77,7 @@ from reelcart.i18n.catalog_report import (
     row_place,
     row_reason,
 )
+from reelcart.services.broadcast import MAX_ATTEMPTS, Pacer
 from reelcart.services.merchants import (
     MAX_DOWNLOAD_BYTES,
     InvalidInput,
@@ -96,6 +99,9 @@ _DATA = re.compile(
 )
 _CSV_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 RESTOCK_EVERY = 5.0
+#: Restock alerts per second: under Telegram's ~30 messages per second, room for the feed.
+RESTOCK_RATE = 20.0
+_RESTOCK_TURNS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 #: Preset reasons to reject a product; stored as ``#<code>``, shown in the reader's language.
 REASONS = ("prohibited", "misleading", "clip", "price", "quality")
 
@@ -1231,52 +1237,91 @@ def _kick_restock_alerts(context: ReelcartContext) -> None:
         )
 
 
+def _restock_turn(context: ReelcartContext) -> asyncio.Lock:
+    """One restock run at a time: a 429's wait holds every alert, and the start-up settling
+    never takes the alert a run is sending for one a stop interrupted."""
+    return _RESTOCK_TURNS.setdefault(context.application, asyncio.Lock())
+
+
 async def settle_restock_alerts(context: ReelcartContext) -> None:
     """At start-up: alerts a previous run was sending are not sent again."""
-    settled = await context.shop.merchants.settle_interrupted_alerts()
+    async with _restock_turn(context):
+        settled = await context.shop.merchants.settle_interrupted_alerts()
     if settled:
         log.warning("%d restock alert(s) were being sent at the last stop: not sent again", settled)
     await deliver_restock_alerts(context)
 
 
 async def deliver_restock_alerts(context: ReelcartContext) -> None:
-    """Tell shoppers, once, that a product they like is back in stock."""
+    """Tell shoppers, once, that a product they like is back in stock.
+
+    Alerts are claimed one at a time (``sending`` before the send), so a crash leaves at
+    most one whose fate is unknown; it is never sent again (see ``catalog.messaging``).
+    """
     if context.bot_data.shop is None:
         return
     merchants = context.shop.merchants
-    while True:
-        alerts = await merchants.due_restock_alerts()
-        if not alerts:
-            return
-        for alert in alerts:
-            lang = Language(alert.language) if alert.language in ("en", "fr") else Language.EN
-            product = alert.product
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(t(lang, "restock.open"), callback_data=f"p:{product.id}")]]
-            )
-            outcome = Delivery.SENT
-            try:
-                await context.bot.send_message(
-                    alert.user_id,
-                    t(
-                        lang,
-                        "restock.text",
-                        title=html.escape(product.title),
-                        price=format_price(product.price, lang),
-                    ),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
-            except Forbidden:
-                outcome = Delivery.BLOCKED
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-                outcome = Delivery.FAILED
-            except TelegramError as exc:
-                log.info("restock alert to %s failed: %s", alert.user_id, exc)
-                outcome = Delivery.FAILED
+    application = context.application
+    # A stop ends the run (what is left goes at the next start); a run made outside a
+    # running application (a test, a script) goes to the end.
+    outside = not application.running
+
+    def keep_going() -> bool:
+        return outside or application.running
+
+    async with _restock_turn(context):
+        pacer = Pacer(RESTOCK_RATE)
+        while keep_going():
+            alerts = await merchants.due_restock_alerts(limit=1)
+            if not alerts:
+                return
+            alert = alerts[0]
+            outcome = await _send_restock_alert(context.bot, alert, pacer, keep_going)
             await merchants.restock_alert_sent(alert, outcome)
-            await asyncio.sleep(0.05)  # well under Telegram's 30 messages per second
+
+
+async def _send_restock_alert(
+    bot: Bot, alert: RestockAlert, pacer: Pacer, keep_going: Callable[[], bool]
+) -> Delivery:
+    """Send one alert; after a 429 (waiting what Telegram asks) or a failure that kept it
+    from Telegram, again, up to ``MAX_ATTEMPTS`` times. PENDING if the bot stops before
+    it could be sent: the next start sends it."""
+    lang = Language(alert.language) if alert.language in ("en", "fr") else Language.EN
+    product = alert.product
+    text = t(
+        lang,
+        "restock.text",
+        title=html.escape(product.title),
+        price=format_price(product.price, lang),
+    )
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(lang, "restock.open"), callback_data=f"p:{product.id}")]]
+    )
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await pacer.wait()
+        try:
+            await bot.send_message(
+                alert.user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except TelegramError as exc:
+            outcome = delivery_of(exc)
+            if outcome is not Delivery.PENDING:
+                log.info("restock alert to %s: %s (%s)", alert.user_id, outcome.value, exc)
+                return outcome
+            wait = retry_delay(exc)
+            log.warning(
+                "restock alert to %s not delivered (%s), attempt %d: again in %.0f s",
+                alert.user_id,
+                exc,
+                attempt,
+                wait,
+            )
+            pacer.hold(wait)
+            if not keep_going():
+                return Delivery.PENDING
+        else:
+            return Delivery.SENT
+    return Delivery.FAILED
 
 
 # -- registration --------------------------------------------------------------------------
