@@ -17,10 +17,12 @@ import pytest_asyncio
 
 from reelcart.bot import build_application, set_commands
 from reelcart.config import Settings
+from reelcart.domain import EventKind
 from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
+from reelcart.services.stats import ChartLabels, draw_chart
 from tests.merchants.conftest import ADMIN, HEADER, Back, open_back
 
 EBOOK = HEADER + "E1,Tea guide,An ebook about brewing tea,5.00,EUR,999,#tea,books,digital,,\n"
@@ -172,3 +174,22 @@ async def test_the_empty_refunds_screen_leads_back_to_the_panel(panel: Panel) ->
     empty = await admin.wait_for(lambda m: m.text.startswith("↩️ There's no Stars payment"))
     await admin.press(empty, "⬅️ Back")
     await admin.wait_for(lambda m: m.edited and m.text.startswith("🛠 Admin panel"))
+
+
+# -- the stats chart ---------------------------------------------------------------------------
+
+
+async def test_the_all_time_chart_counts_days_and_things_in_whole_numbers(back: Back) -> None:
+    # All time, for a shop whose first view was today: one day, no likes, no purchases.
+    guide = back.upload(back.merchant(601, "Tea House", trusted=True), EBOOK)["E1"]
+    back.react(31, guide, EventKind.IMPRESSION)
+    report = await back.shop.stats.report(None, "all")
+    assert len(report.daily) == 1
+    labels = ChartLabels("Shop · all time", "views", "likes", "buys", "day")
+    figure = draw_chart(report, labels)
+    figure.canvas.draw()
+    for axes in figure.axes:  # the bars' axes and the lines' twin
+        for axis, (low, high) in ((axes.xaxis, axes.get_xlim()), (axes.yaxis, axes.get_ylim())):
+            shown = [tick for tick in axis.get_ticklocs() if low <= tick <= high]
+            assert shown, axis
+            assert all(float(tick).is_integer() for tick in shown), shown

@@ -12,12 +12,16 @@ import io
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reelcart.catalog import insights
 from reelcart.catalog.insights import DAY, StatsReport
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.services.merchants import InvalidInput
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,13 @@ def render_chart(report: StatsReport, labels: ChartLabels) -> bytes:
 
     Blocking and CPU-bound: call it from a worker thread.
     """
+    buffer = io.BytesIO()
+    draw_chart(report, labels).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def draw_chart(report: StatsReport, labels: ChartLabels) -> Figure:
+    """The chart of ``render_chart`` as a matplotlib ``Figure`` (an Agg canvas of its own)."""
     # Imported here: matplotlib is slow to import and only this thread needs it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -102,7 +113,8 @@ def render_chart(report: StatsReport, labels: ChartLabels) -> bytes:
     axes.set_xlabel(labels.day)
     axes.set_ylabel(labels.impressions)
     axes.set_xlim(0.4, max(days or [1]) + 0.6)
-    axes.set_ylim(bottom=0)
+    # At least 0..1: with nothing to count, matplotlib would stretch 0..0 to 0..0.06.
+    axes.set_ylim(0, max([1, *(point.impressions for point in report.daily)]) * 1.05)
     second = axes.twinx()
     second.plot(
         days,
@@ -122,9 +134,12 @@ def render_chart(report: StatsReport, labels: ChartLabels) -> bytes:
         linewidth=2,
         label=labels.purchases,
     )
-    second.set_ylim(bottom=0)
+    top = max([1, *(max(point.likes, point.purchases) for point in report.daily)])
+    second.set_ylim(0, top * 1.05)
     for axis in (axes.xaxis, axes.yaxis, second.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True))
+        # Days and counts are whole: one integer tick (a single day) beats fractional ones,
+        # which MaxNLocator falls back to when fewer than ``min_n_ticks`` integers fit.
+        axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     handles = axes.get_legend_handles_labels()
     more = second.get_legend_handles_labels()
     axes.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", frameon=False)
@@ -132,6 +147,4 @@ def render_chart(report: StatsReport, labels: ChartLabels) -> bytes:
     axes.spines["top"].set_visible(False)
     second.spines["top"].set_visible(False)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
