@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from reelcart.bot import build_application, set_commands
+from reelcart.catalog import backoffice
 from reelcart.config import Settings
 from reelcart.domain import EventKind
 from reelcart.handlers.context import ReelcartApplication
@@ -174,6 +175,31 @@ async def test_the_empty_refunds_screen_leads_back_to_the_panel(panel: Panel) ->
     empty = await admin.wait_for(lambda m: m.text.startswith("↩️ There's no Stars payment"))
     await admin.press(empty, "⬅️ Back")
     await admin.wait_for(lambda m: m.edited and m.text.startswith("🛠 Admin panel"))
+
+
+# -- the audit log ----------------------------------------------------------------------------
+
+
+async def test_the_audit_log_shows_a_first_setting_as_set_not_none(panel: Panel) -> None:
+    admin = panel.admin()
+    # A row written before first settings were stored without their "None".
+    panel.back.shop.db.call(
+        backoffice.record_audit, ADMIN, "settings.max_merchant_run", "setting", None, "None -> 2"
+    )
+    await admin.press(await open_panel(admin), "⚙️")
+    settings = await admin.wait_for(lambda m: m.edited and m.text.startswith("⚙️"))
+    await admin.press(settings, "adm:sd:30")
+    await admin.press(settings, "adm:sd:10")
+    await admin.press(settings, "⬅️ Back")
+    menu = await admin.wait_for(lambda m: m.edited and m.text.startswith("🛠 Admin panel"))
+    await admin.press(menu, "📜")
+    audit = await admin.wait_for(lambda m: m.text.startswith("📜"))
+    lines = [line.split(" · ", 2)[2] for line in audit.text.splitlines()[1:]]
+    assert lines == [
+        "⚙️ discovery rate · setting · 0.3 → 0.1",
+        "⚙️ discovery rate · setting · set to 0.3",
+        "⚙️ merchant run · setting · set to 2",
+    ]
 
 
 # -- the stats chart ---------------------------------------------------------------------------

@@ -513,7 +513,8 @@ def put_setting(store: Store, key: str, value: str, admin_id: int) -> bool:
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             [key, value, time.time(), admin_id],
         )
-        record_audit(store, admin_id, "settings." + key, "setting", None, f"{old} -> {value}")
+        change = value if old is None else f"{old} -> {value}"  # a first setting: its value
+        record_audit(store, admin_id, "settings." + key, "setting", None, change)
     return True
 
 

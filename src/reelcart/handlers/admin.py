@@ -1068,8 +1068,22 @@ def _audit_line(lang: Language, entry: AuditEntry) -> str:
     action = entry.action.replace(".", "_")
     label = t(lang, f"audit.{action}") if f"audit.{action}" in _AUDIT_KEYS else entry.action
     target = f"{entry.target_kind} #{entry.target_id}" if entry.target_id else entry.target_kind
-    detail = f" · {html.escape(entry.detail[:80])}" if entry.detail else ""
+    detail = _audit_detail(lang, entry)
+    detail = f" · {html.escape(detail[:80])}" if detail else ""
     return f"<code>{when}</code> · {entry.admin_id} · {label} · {target}{detail}"
+
+
+def _audit_detail(lang: Language, entry: AuditEntry) -> str:
+    """A setting's change reads ``0.3 → 0.1``, or ``set to 0.3`` the first time (older
+    rows wrote that as ``None -> 0.3``)."""
+    if not entry.action.startswith("settings.") or not entry.detail:
+        return entry.detail
+    old, arrow, new = entry.detail.partition(" -> ")
+    if not arrow:
+        return t(lang, "audit.set_to", value=entry.detail)
+    if old == "None":
+        return t(lang, "audit.set_to", value=new)
+    return f"{old} → {new}"
 
 
 _AUDIT_KEYS = {

@@ -292,6 +292,7 @@ EN: dict[str, str] = {
     "audit.broadcast_start": "📣 broadcast started",
     "audit.broadcast_stop": "⏹ broadcast stopped",
     "audit.order_refund": "💸 order refunded",
+    "audit.set_to": "set to {value}",
     # your data
     "privacy.mydata_usage": "/mydata takes no arguments: it sends your data as a file.",
     "privacy.mydata_caption": "📄 Everything reelcart holds about you, as JSON. /forget erases it.",
@@ -618,6 +619,7 @@ FR: dict[str, str] = {
     "audit.broadcast_start": "📣 diffusion lancée",
     "audit.broadcast_stop": "⏹ diffusion arrêtée",
     "audit.order_refund": "💸 commande remboursée",
+    "audit.set_to": "réglé sur {value}",
     # your data
     "privacy.mydata_usage": "/mydata ne prend pas d'argument : il envoie tes données dans un fichier.",
     "privacy.mydata_caption": "📄 Tout ce que reelcart garde sur toi, en JSON. /forget l'efface.",
