@@ -15,7 +15,7 @@ codes are coarser, so the re-ranking takes more candidates.
 Every vector is also kept exactly, in float32 (the ``Shelf``): for the re-ranking, for
 ``vector``/``vectors`` (the ranking scores candidates with them) and for retraining: 4 bytes
 per component, paid for speed and exactness. ``nprobe`` is set so that recall@10 against
-exact search stays above 0.95 (``tests/embeddings/test_index.py`` measures it against
+exact search stays above 0.95 (``tests/embeddings/test_product_index.py`` measures it against
 ``ExactIndex``; ``benchmarks/next_card.py`` at 100k and 1M products).
 
 The cells are trained once, when the index is made (``train``, ``build``); afterwards adds,

@@ -142,10 +142,10 @@ class ProductEmbedder:
         done = 0
         encoded_ids: list[int] = []
         encoded_chunks: list[np.ndarray] = []
-        # In file order (each chunk is sorted by length inside the encoder). Sorting the whole
-        # import by length first was measured: the int8 encoder's vectors then drift further
-        # from fp32 (worst cosine 0.9895 instead of 0.991: its activations are quantised per
-        # batch, so a batch's make-up matters), for no speed-up we could measure here.
+        # In file order (each chunk is sorted by length inside the encoder), not sorted by
+        # length across the whole import: the int8 encoder quantises its activations per
+        # batch, so its vectors drift further from fp32 as batches' make-up changes, and the
+        # sort bought no speed.
         unique_texts = list(pending)
         if total and progress is not None:
             progress(0, total)  # encoding has begun: a merchant sees it before the first chunk

@@ -2,9 +2,9 @@
 
 The index file is a cache: the database keeps every product's vector, and start-up repairs
 the file against it (``ProductEmbedder.sync_index``). What the file saves is the IVF
-training, about 100 s at a million products. Writing it costs the whole index each time
-(1.5 GB at a million products, and a snapshot that holds back every change meanwhile), so a
-merchant's single price edit should not pay for it. ``IndexSaver`` writes ``delay`` seconds
+training, minutes in a large catalog. Writing it costs the whole index each time (every
+exact vector, and a snapshot that holds back every change meanwhile), so a merchant's
+single price edit should not pay for it. ``IndexSaver`` writes ``delay`` seconds
 after the first change the file does not hold yet, taking every change made meanwhile, on
 a thread of its own, and the shop saves once more on close. A crash in between loses
 nothing but a repair at the next start.
