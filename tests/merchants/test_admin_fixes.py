@@ -202,6 +202,27 @@ async def test_the_audit_log_shows_a_first_setting_as_set_not_none(panel: Panel)
     ]
 
 
+# -- the Users screen ---------------------------------------------------------------------------
+
+
+async def test_the_users_screen_takes_one_id_after_another_until_the_admin_leaves(
+    panel: Panel,
+) -> None:
+    admin = panel.admin()
+    await admin.press(await open_panel(admin), "🚫")
+    users = await admin.wait_for(lambda m: m.edited and m.text.startswith("🚫 Users"))
+    for user_id in (4401, 4402, 4403):
+        await admin.send_text(str(user_id))
+        view = await admin.wait_for()
+        assert view.text.startswith("👤") and f"id {user_id}" in view.text, view.text
+    await admin.press(users, "⬅️ Back")  # she leaves the screen: numbers are not ids any more
+    await admin.wait_for(lambda m: m.edited and m.text.startswith("🛠 Admin panel"))
+    await admin.send_text("4404")
+    await admin.send_command("/help")
+    await admin.wait_for(lambda m: "/help: this message" in m.text)  # the fence
+    assert not [m for m in admin.messages if "4404" in m.text]
+
+
 # -- the stats chart ---------------------------------------------------------------------------
 
 

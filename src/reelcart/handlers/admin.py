@@ -297,6 +297,8 @@ async def _admin_button(update: Update, context: ReelcartContext) -> None:
         await query.answer(t(lang, "feed.stale"))
         return
     action, first, second, third = match[1], match[2], match[3], match[4]
+    if action not in _USER_SCREENS:
+        _stop_taking_user_ids(context)
     message = query.message if isinstance(query.message, Message) else None
     handler = _SCREENS.get(action)
     if handler is None:
@@ -306,6 +308,17 @@ async def _admin_button(update: Update, context: ReelcartContext) -> None:
         await handler(_Press(update, context, user, lang, message, first, second, third))
     except _Stale:
         await query.answer(t(lang, "feed.stale"))
+
+
+#: While the admin is on these screens, every text they type is a user id or @username.
+_USER_SCREENS = frozenset({"users", "u", "ub"})
+
+
+def _stop_taking_user_ids(context: ReelcartContext) -> None:
+    """The admin left the Users screens: what they type is no longer a user to look up."""
+    prompt = take_prompt(context, "admin")
+    if prompt is not None and prompt.kind != "user":
+        ask(context, prompt)  # another question of the panel's stays open
 
 
 class _Stale(Exception):
@@ -1183,6 +1196,7 @@ async def typed_answer(update: Update, context: ReelcartContext) -> None:
         else:
             view = await _user_view(context, lang, user_id)
             await message.reply_text(view[0], parse_mode=ParseMode.HTML, reply_markup=view[1])
+            ask(context, Prompt("admin", "user"))  # the next id too, until they leave
     elif prompt.kind == "broadcast":
         await _typed_broadcast(update, context, user, prompt, message.text)
     raise ApplicationHandlerStop
