@@ -223,6 +223,36 @@ async def test_the_users_screen_takes_one_id_after_another_until_the_admin_leave
     assert not [m for m in admin.messages if "4404" in m.text]
 
 
+# -- /help -------------------------------------------------------------------------------------
+
+
+async def test_help_lists_shop_commands_to_merchants_and_admin_ones_to_admins(
+    panel: Panel,
+) -> None:
+    panel.back.merchant(4502, "Mo Maps")
+    shopper, merchant, admin = panel.person(4501, "Sam"), panel.person(4502, "Mo"), panel.admin()
+    seen = {}
+    for person in (shopper, merchant, admin):
+        await person.send_command("/help")
+        seen[person.id] = (await person.wait_for()).text
+    shop_commands = ("/upload", "/products", "/sales", "/stats")
+    assert not any(command in seen[shopper.id] for command in (*shop_commands, "/admin"))
+    assert all(command in seen[merchant.id] for command in shop_commands)
+    assert "/admin" not in seen[merchant.id]
+    assert "/admin: moderation" in seen[admin.id]
+    assert not any(command in seen[admin.id] for command in shop_commands)
+
+
+async def test_help_in_french_lists_sales_to_merchants_only(panel: Panel) -> None:
+    panel.back.merchant(4504, "Chez Léa")
+    panel.back.sql("UPDATE users SET language = 'fr' WHERE id = 4504")
+    shopper, merchant = panel.person(4503, "Zoé", "fr"), panel.person(4504, "Léa", "fr")
+    await shopper.send_command("/help")
+    assert "/sales" not in (await shopper.wait_for()).text
+    await merchant.send_command("/help")
+    assert "/sales" in (await merchant.wait_for()).text
+
+
 # -- the stats chart ---------------------------------------------------------------------------
 
 

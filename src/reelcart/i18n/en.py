@@ -64,8 +64,7 @@ MESSAGES: dict[str, str] = {
         "/merchant: sell on reelcart\n"
         "/mydata: everything reelcart holds about you\n"
         "/forget: erase your data\n"
-        "/help: this message\n"
-        "/sales: for shops, your orders and shipping them\n\n"
+        "/help: this message\n\n"
         "On a card: ❤️ like · 👎 not for me · ⏭ next · 🛒 buy · 🔗 shop · 💡 why this · "
         "↗️ share"
     ),

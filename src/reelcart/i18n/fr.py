@@ -67,8 +67,7 @@ MESSAGES: dict[str, str] = {
         "/merchant : vendre sur reelcart\n"
         "/mydata : tout ce que reelcart garde sur toi\n"
         "/forget : effacer tes données\n"
-        "/help : ce message\n"
-        "/sales : pour les boutiques, tes commandes et leur expédition\n\n"
+        "/help : ce message\n\n"
         "Sur une carte : ❤️ j'aime · 👎 pas pour moi · ⏭ suivant · 🛒 acheter · "
         "🔗 boutique · 💡 pourquoi · ↗️ partager"
     ),

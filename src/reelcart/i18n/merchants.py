@@ -21,6 +21,7 @@ EN: dict[str, str] = {
         "/upload: send a catalog file (CSV, JSON or Shopify export)\n"
         "a video with a SKU as caption: that product's clip\n"
         "/products: pause, price, stock, delete, preview\n"
+        "/sales: your shop's orders, and shipping them\n"
         "/stats <i>[7|30|90|all]</i>: how your products perform"
     ),
     "help.admin": "\n\n<b>Admin</b>\n/admin: moderation, merchants, users, settings, stats, broadcasts",
@@ -348,6 +349,7 @@ FR: dict[str, str] = {
         "/upload : envoyer un catalogue (CSV, JSON ou export Shopify)\n"
         "une vidéo avec un SKU en légende : la vidéo de ce produit\n"
         "/products : pause, prix, stock, suppression, aperçu\n"
+        "/sales : les commandes de ta boutique, et leur expédition\n"
         "/stats <i>[7|30|90|all]</i> : les résultats de tes produits"
     ),
     "help.admin": "\n\n<b>Admin</b>\n/admin : modération, marchands, utilisateurs, réglages, stats, diffusions",
