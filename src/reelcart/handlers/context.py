@@ -1,18 +1,52 @@
-"""A typed context: handlers reach the shop as ``context.shop``, not through string keys."""
+"""A typed context: handlers reach the shop as ``context.shop``, not through string keys.
+
+Also what every handler needs to talk to Telegram safely: ``answer_query`` answers a tap at
+most once (the error handler asks ``was_answered`` before it tries), ``is_transient`` tells
+a network fault worth retrying from a refusal, ``is_not_modified`` an edit that found its
+result already on screen.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+import logging
+from collections import OrderedDict, defaultdict
 from typing import TYPE_CHECKING, Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from reelcart.domain import Language, User
 
 if TYPE_CHECKING:
     from reelcart.services.shop import Shop
+
+log = logging.getLogger(__name__)
+
+#: Callback queries remembered as answered. Telegram takes an answer for about 15 s, so
+#: this covers far more taps than can be in flight at once.
+ANSWERED_KEPT = 10_000
+
+
+class AnsweredQueries:
+    """The ids of the latest callback queries the bot answered (or tried to)."""
+
+    def __init__(self, keep: int = ANSWERED_KEPT) -> None:
+        self._keep = keep
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, query_id: str) -> bool:
+        """Remember ``query_id``; False if it was already there."""
+        if query_id in self._ids:
+            return False
+        self._ids[query_id] = None
+        while len(self._ids) > self._keep:
+            self._ids.popitem(last=False)
+        return True
+
+    def __contains__(self, query_id: object) -> bool:
+        return query_id in self._ids
 
 
 class BotData:
@@ -23,6 +57,7 @@ class BotData:
     def __init__(self) -> None:
         self.shop: Shop | None = None
         self.turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.answered = AnsweredQueries()
 
 
 class ReelcartContext(CallbackContext[ExtBot[Any], dict, dict, BotData]):
@@ -51,3 +86,46 @@ async def shopper(update: Update, context: ReelcartContext) -> User:
 
 def language_of(user: User | None) -> Language:
     return user.language if user else Language.EN
+
+
+async def answer_query(
+    context: ReelcartContext,
+    query: CallbackQuery,
+    text: str | None = None,
+    *,
+    show_alert: bool = False,
+) -> bool:
+    """Answer a tap, once: a second call for the same query does nothing. True if this call
+    sent the answer.
+
+    The query counts as answered as soon as the answer is sent, whatever comes of it: a
+    timeout or a dropped connection may hide an answer Telegram took, and Telegram refuses
+    a second one. A failed answer is logged, not raised, so the work the tap asked for goes
+    on (the answer is a toast; the work is what the shopper wanted).
+    """
+    if not context.bot_data.answered.add(query.id):
+        return False
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except TelegramError as exc:
+        log.warning("could not answer callback query %s: %s", query.id, exc)
+    return True
+
+
+def was_answered(context: ReelcartContext, query: CallbackQuery) -> bool:
+    """Whether ``answer_query`` already answered this tap."""
+    return query.id in context.bot_data.answered
+
+
+def is_transient(error: BaseException) -> bool:
+    """A fault on the way to Telegram or back (a 5xx, a timeout, a dropped connection, a
+    flood wait): trying again later may work, and the call may even have taken effect."""
+    if isinstance(error, RetryAfter):
+        return True
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+def is_not_modified(error: BadRequest) -> bool:
+    """Telegram refused an edit because the message already shows it (a double tap, or an
+    earlier try whose reply was lost): the edit is done."""
+    return "not modified" in error.message.lower()

@@ -1,4 +1,10 @@
-"""One error handler: log with the traceback, tell the user politely, never show a traceback."""
+"""One error handler: log with the traceback, tell the user politely, never show a traceback.
+
+A tap is never answered twice: Telegram refuses a second answer, and the first one (a
+toast such as "Saved to your likes") was true. When the tap was answered, a network fault
+that came after it is only logged (the work was done, or the next tap finishes it); any
+other error is told in the chat instead.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,13 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from reelcart.domain import Language, ReelcartError
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext
+from reelcart.handlers.context import (
+    ReelcartApplication,
+    ReelcartContext,
+    answer_query,
+    is_transient,
+    was_answered,
+)
 from reelcart.i18n import t
 
 log = logging.getLogger(__name__)
@@ -20,9 +32,15 @@ async def on_error(update: object, context: ReelcartContext) -> None:
     if isinstance(error, Forbidden):
         log.info("user blocked the bot: %s", error)
         return
-    log.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update):
+        log.error("error while handling an update", exc_info=error)
         return
+    query = update.callback_query
+    answered = query is not None and was_answered(context, query)
+    if answered and error is not None and is_transient(error):
+        log.warning("network fault after the tap was answered: %s", error)
+        return
+    log.error("error while handling an update", exc_info=error)
     language = Language.EN
     if update.effective_user is not None and context.bot_data.shop is not None:
         try:
@@ -33,8 +51,8 @@ async def on_error(update: object, context: ReelcartContext) -> None:
     key = error.message_key if isinstance(error, ReelcartError) else "error.generic"
     text = t(language, key)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+        if query is not None and not answered:
+            await answer_query(context, query, text, show_alert=True)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
             await context.bot.send_message(update.effective_chat.id, text)
     except Exception:

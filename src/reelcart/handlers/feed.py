@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
+import functools
 import logging
+import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardMarkup,
     InputFile,
     InputMediaAnimation,
@@ -17,8 +23,9 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from reelcart.domain import (
     AlreadyAnswered,
@@ -31,11 +38,28 @@ from reelcart.domain import (
     StaleCard,
 )
 from reelcart.handlers import commerce, render
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.context import (
+    ReelcartApplication,
+    ReelcartContext,
+    answer_query,
+    is_not_modified,
+    is_transient,
+    shopper,
+)
 from reelcart.i18n import t
 from reelcart.services.feed import SWIPES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Tries at an edit that meets network faults (a 5xx, a timeout, a dropped connection, a
+#: flood wait beyond the rate limiter's own retries) before the card is left pending; the
+#: next tap on the message brings it then (see ``card_button``).
+EDIT_ATTEMPTS = 3
+#: Seconds before the second try, doubled before each one after it.
+RETRY_PAUSE = 0.25
+#: The longest flood wait (Retry-After) sat out before trying again; a longer one gives up.
+MAX_RETRY_AFTER = 5.0
 
 _ANSWERS = {"like": "feed.liked", "dislike": "feed.disliked", "next": "feed.skipped"}
 
@@ -59,16 +83,16 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
     lang = user.language
     button = render.parse_card_data(query.data)
     if button is None:
-        await query.answer(t(lang, "feed.stale"))
+        await answer_query(context, query, t(lang, "feed.stale"))
         return
     feed = context.shop.feed
+    message = query.message if isinstance(query.message, Message) else None
     try:
         if button.action in SWIPES:
-            message = query.message if isinstance(query.message, Message) else None
             chat_id = update.effective_chat.id if update.effective_chat else user.id
             on_screen = (chat_id, message.message_id) if message is not None else None
             result = await feed.swipe(user.id, button.card_id, button.action, on_screen=on_screen)
-            answer = query.answer(t(lang, _ANSWERS[button.action]))
+            answer = answer_query(context, query, t(lang, _ANSWERS[button.action]))
             if result.next_card is None:
                 await answer
                 if message is not None:
@@ -78,21 +102,82 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
                 return
             # The toast and the next clip travel together: the swipe is already recorded.
             await asyncio.gather(
-                answer, show_card(context, chat_id, result.next_card, lang, replace=message)
+                answer, _swap_in(context, chat_id, result.next_card, lang, replace=message)
             )
         elif button.action == "why":
-            await query.answer(
-                await why_text(context, user.id, button.card_id, lang), show_alert=True
-            )
+            text = await why_text(context, user.id, button.card_id, lang)
+            await answer_query(context, query, text, show_alert=True)
         else:  # buy
             product = await feed.card_product(user.id, button.card_id)
             await commerce.buy_product(update, context, user, product)
     except AlreadyAnswered:
-        await query.answer(t(lang, "feed.already"))
+        # The swipe was recorded; if its next card never reached the screen, this tap
+        # brings it (a tap on the card that is there is just a double tap).
+        if message is None or not await _bring_pending_card(
+            context, message, user.id, button.card_id, lang, query
+        ):
+            await answer_query(context, query, t(lang, "feed.already"))
     except StaleCard:
-        await query.answer(t(lang, "feed.stale"))
+        await answer_query(context, query, t(lang, "feed.stale"))
     except ProductNotFound:
-        await query.answer(t(lang, "feed.card_unavailable"))
+        await answer_query(context, query, t(lang, "feed.card_unavailable"))
+
+
+async def _swap_in(
+    context: ReelcartContext,
+    chat_id: int,
+    card: FeedCard,
+    lang: Language,
+    replace: Message | None,
+    *,
+    restart_clock: bool = False,
+) -> None:
+    """Show the card that follows a swipe; if network faults outlast the retries, leave it
+    pending (recorded, not on screen): the next tap on the message brings it."""
+    try:
+        await show_card(context, chat_id, card, lang, replace=replace, restart_clock=restart_clock)
+    except TelegramError as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("card %s left pending after network faults: %s", card.card_id, exc)
+
+
+async def _bring_pending_card(
+    context: ReelcartContext,
+    message: Message,
+    user_id: int,
+    card_id: int,
+    lang: Language,
+    query: CallbackQuery,
+) -> bool:
+    """Swap in the card picked after ``card_id`` if the message still shows ``card_id``
+    (the swap that should have replaced it failed); False if there is none to bring."""
+    if _card_shown_in(message) != card_id:
+        return False  # the message shows another card: the tap was a double tap
+    pending = await context.shop.feed.pending_card(
+        user_id, card_id, (message.chat.id, message.message_id)
+    )
+    if pending is None:
+        return False
+    log.info("bringing pending card %s into message %s", pending.card_id, message.message_id)
+    await asyncio.gather(
+        answer_query(context, query),
+        # Its clock starts now: the time it spent pending was not spent watching it.
+        _swap_in(context, message.chat.id, pending, lang, message, restart_clock=True),
+    )
+    return True
+
+
+def _card_shown_in(message: Message) -> int | None:
+    """The id of the card whose buttons the message shows (None: no card buttons)."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else None
+            parsed = render.parse_card_data(data)
+            if parsed is not None:
+                return parsed.card_id
+    return None
 
 
 async def why_text(context: ReelcartContext, user_id: int, card_id: int, lang: Language) -> str:
@@ -112,14 +197,14 @@ async def product_button(update: Update, context: ReelcartContext) -> None:
     user = await shopper(update, context)
     product_id = render.parse_product_data(query.data)
     if product_id is None:
-        await query.answer(t(user.language, "feed.stale"))
+        await answer_query(context, query, t(user.language, "feed.stale"))
         return
     try:
         card = await context.shop.feed.open_product(user.id, product_id)
     except (ProductNotFound, ProductUnavailable) as exc:
-        await query.answer(t(user.language, exc.message_key))
+        await answer_query(context, query, t(user.language, exc.message_key))
         return
-    await query.answer()
+    await answer_query(context, query)
     await show_card(context, update.effective_chat.id, card, user.language)
 
 
@@ -129,11 +214,15 @@ async def show_card(
     card: FeedCard,
     lang: Language,
     replace: Message | None = None,
+    *,
+    restart_clock: bool = False,
 ) -> Message:
     """Show ``card``: swap it into ``replace`` if given, else send it as a new message.
 
     The clip goes by its cached Telegram file_id when there is one; otherwise it is
-    uploaded (or passed by URL) once and the file_id Telegram returns is cached.
+    uploaded (or passed by URL) once and the file_id Telegram returns is cached. An edit
+    is tried again after network faults (``EDIT_ATTEMPTS``); the last fault is raised.
+    ``restart_clock``: dwell counts from now even if the card was stored with ``replace``.
     """
     caption = render.caption(card.product, lang)
     # A clip a shopper agreed to share (their order being packed) stands in every other time.
@@ -169,7 +258,7 @@ async def show_card(
     if uploaded:
         # A first upload, or Telegram forgot the cached file_id: cache the one it gave now.
         await _cache_file_id(context, card.clip, message)
-    if uploaded or card.message_id != message.message_id:
+    if restart_clock or uploaded or card.message_id != message.message_id:
         # Sent anew, or an upload took time: dwell counts from now (see FeedService.card_shown).
         await context.shop.feed.card_shown(card.card_id, message.chat.id, message.message_id)
     return message
@@ -228,7 +317,11 @@ async def _edit_card(
     keyboard: InlineKeyboardMarkup,
 ) -> tuple[Message | None, bool]:
     """Swap the card into ``message``: (the edited message, or None if Telegram will not
-    edit it and the caller must send anew; whether the clip had to be uploaded)."""
+    edit it and the caller must send anew; whether the clip had to be uploaded).
+
+    An edit Telegram calls "not modified" is done (an earlier try took effect but its reply
+    was lost): ``message`` is returned as it was, and no file_id is learnt from it.
+    """
     clip = card.clip
     for attempt in (0, 1):
         media = await _media_source(context, card, use_cache=attempt == 0)
@@ -249,8 +342,12 @@ async def _edit_card(
                 supports_streaming=True,
             )
         try:
-            edited = await message.edit_media(item, reply_markup=keyboard)
+            edited = await _retrying(
+                functools.partial(message.edit_media, item, reply_markup=keyboard)
+            )
         except BadRequest as exc:
+            if is_not_modified(exc):
+                return message, False
             if attempt == 0 and _is_file_error(exc) and clip is not None and clip.file_id:
                 continue
             # The message is gone or too old to edit: the caller sends a fresh card.
@@ -263,9 +360,44 @@ async def _edit_card(
 async def _retire(message: Message, text: str) -> None:
     """The feed ran out: say so on the card itself and take its buttons away."""
     try:
-        await message.edit_caption(text, reply_markup=None)
+        await _retrying(lambda: message.edit_caption(text, reply_markup=None))
     except BadRequest as exc:
-        log.info("could not retire card message %s: %s", message.message_id, exc)
+        if not is_not_modified(exc):
+            log.info("could not retire card message %s: %s", message.message_id, exc)
+
+
+async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, tried up to ``EDIT_ATTEMPTS`` times while it meets network faults.
+
+    Only for calls that may safely land twice (an edit: a second one is "not modified" or
+    shows the same card again). A flood wait is sat out if it is short; the last fault, or
+    any other error, is raised.
+    """
+    pause = RETRY_PAUSE
+    for attempt in range(1, EDIT_ATTEMPTS + 1):
+        try:
+            return await call()
+        except TelegramError as exc:
+            if attempt == EDIT_ATTEMPTS or not is_transient(exc):
+                raise
+            wait = pause
+            if isinstance(exc, RetryAfter):
+                wait = _retry_after_seconds(exc)
+                if wait > MAX_RETRY_AFTER:
+                    raise
+            else:
+                pause *= 2
+            log.info("Bot API fault (try %d of %d): %s", attempt, EDIT_ATTEMPTS, exc)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # python-telegram-bot 22 is moving retry_after from int to timedelta and warns on read.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
 
 
 async def _media_source(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.context import (
+    ReelcartApplication,
+    ReelcartContext,
+    answer_query,
+    is_not_modified,
+    shopper,
+)
 from reelcart.i18n import t
+
+log = logging.getLogger(__name__)
 
 
 async def lang_command(update: Update, context: ReelcartContext) -> None:
@@ -26,18 +37,34 @@ async def lang_command(update: Update, context: ReelcartContext) -> None:
 
 
 async def lang_button(update: Update, context: ReelcartContext) -> None:
-    """Store the chosen language and confirm in it."""
+    """Store the chosen language and confirm in it, in place of the prompt.
+
+    The tap is answered first. A second tap finds the confirmation already there ("not
+    modified"): done. A button on a message that has no text to replace (a card's caption,
+    an old message) gets the confirmation as a new message.
+    """
     query = update.callback_query
     assert query is not None
     user = await shopper(update, context)
     code = (query.data or "")[2:]
     if code not in {language.value for language in Language}:
-        await query.answer(t(user.language, "feed.stale"))
+        await answer_query(context, query, t(user.language, "feed.stale"))
         return
     language = Language(code)
+    await answer_query(context, query)
     await context.shop.feed.set_language(user.id, language)
-    await query.answer()
-    await query.edit_message_text(t(language, "lang.set"))
+    text = t(language, "lang.set")
+    message = query.message if isinstance(query.message, Message) else None
+    if message is not None and message.text is not None:
+        try:
+            await message.edit_text(text)
+            return
+        except BadRequest as exc:
+            if is_not_modified(exc):
+                return
+            log.info("could not confirm the language in message %s: %s", message.message_id, exc)
+    chat_id = update.effective_chat.id if update.effective_chat else user.id
+    await context.bot.send_message(chat_id, text)
 
 
 def register(application: ReelcartApplication) -> None:

@@ -7,10 +7,13 @@ counted for that creator (and a purchase that follows, in the merchant's /stats)
 from __future__ import annotations
 
 import html
+import logging
 import re
+from collections.abc import Awaitable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import (
@@ -19,12 +22,22 @@ from reelcart.domain import (
     ProductUnavailable,
     User,
 )
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.context import (
+    ReelcartApplication,
+    ReelcartContext,
+    answer_query,
+    is_not_modified,
+    shopper,
+)
 from reelcart.handlers.feed import show_card
 from reelcart.i18n import t
 
+log = logging.getLogger(__name__)
+
 _PRODUCT_LINK = re.compile(r"^p_([1-9][0-9]{0,17})(?:_r_([a-z0-9]{4,16}))?$")
 DONE = "i:!done"
+#: ``i:!lang:<code>`` switches to that language: a double tap sets it twice, not back and
+#: forth. A bare ``i:!lang`` (on greetings sent before) still toggles.
 SWITCH_LANGUAGE = "i:!lang"
 
 
@@ -67,14 +80,20 @@ async def interests_keyboard(context: ReelcartContext, user: User) -> InlineKeyb
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     done_label = "start.done_button" if chosen else "start.skip_button"
     rows.append([InlineKeyboardButton(t(user.language, done_label), callback_data=DONE)])
-    rows.append(
-        [InlineKeyboardButton(t(user.language, "start.lang_button"), callback_data=SWITCH_LANGUAGE)]
+    other = Language.EN if user.language is Language.FR else Language.FR
+    switch = InlineKeyboardButton(
+        t(user.language, "start.lang_button"), callback_data=f"{SWITCH_LANGUAGE}:{other.value}"
     )
+    rows.append([switch])
     return InlineKeyboardMarkup(rows)
 
 
 async def interest_button(update: Update, context: ReelcartContext) -> None:
-    """Toggle an interest (saved at once), switch language, or finish onboarding."""
+    """Toggle an interest (saved at once), switch language, or finish onboarding.
+
+    Each tap is answered first, then worked on; an edit that finds the greeting already as
+    it should be (a double tap) is done, not an error.
+    """
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_chat is not None
     user = await shopper(update, context)
@@ -82,31 +101,35 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
     choice = query.data[2:]
     message = query.message if isinstance(query.message, Message) else None
     if query.data == DONE:
+        await answer_query(context, query)
+        if message is not None and message.reply_markup is None:
+            return  # a tap before this one took the buttons away and started the feed
         await feed.set_interests(user.id, user.interests, done=True)
-        await query.answer()
-        if message is not None:
-            await message.edit_reply_markup(None)
+        if message is not None and not await _edit_done(message.edit_reply_markup(None)):
+            return  # a tap at the same time got there first: it shows the first card
         card = await feed.next_card(user.id)
         if card is None:
             await context.bot.send_message(update.effective_chat.id, t(user.language, "feed.empty"))
             return
         await show_card(context, update.effective_chat.id, card, user.language)
         return
-    if query.data == SWITCH_LANGUAGE:
-        language = Language.EN if user.language is Language.FR else Language.FR
+    if query.data == SWITCH_LANGUAGE or query.data.startswith(f"{SWITCH_LANGUAGE}:"):
+        language = _switched_language(query.data, user.language)
+        await answer_query(context, query, t(language, "lang.set"))
         await feed.set_language(user.id, language)
         user = await shopper(update, context)
-        await query.answer(t(language, "lang.set"))
         if message is not None:
-            await message.edit_text(
-                t(language, "start.hello", name=html.escape(user.first_name or "👋")),
-                parse_mode=ParseMode.HTML,
-                reply_markup=await interests_keyboard(context, user),
+            await _edit_done(
+                message.edit_text(
+                    t(language, "start.hello", name=html.escape(user.first_name or "👋")),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=await interests_keyboard(context, user),
+                )
             )
         return
     options = await feed.interest_options()
     if choice not in options:
-        await query.answer(t(user.language, "feed.stale"))
+        await answer_query(context, query, t(user.language, "feed.stale"))
         return
     interests = set(user.interests)
     if choice in interests:
@@ -115,11 +138,36 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
     else:
         interests.add(choice)
         note = t(user.language, "start.interest_added", interest=choice)
+    await answer_query(context, query, note)
     await feed.set_interests(user.id, sorted(interests), done=False)
-    await query.answer(note)
     user = await shopper(update, context)
     if message is not None:
-        await message.edit_reply_markup(await interests_keyboard(context, user))
+        await _edit_done(message.edit_reply_markup(await interests_keyboard(context, user)))
+
+
+def _switched_language(data: str, current: Language) -> Language:
+    """The language a switch button asks for (a bare one toggles)."""
+    code = data[len(SWITCH_LANGUAGE) + 1 :]
+    if code in {language.value for language in Language}:
+        return Language(code)
+    return Language.EN if current is Language.FR else Language.FR
+
+
+async def _edit_done(edit: Awaitable[object]) -> bool:
+    """Await an edit of the greeting; False if Telegram found nothing to change (the
+    message already shows it: a double tap, or a tap at the same time).
+
+    A greeting Telegram will not edit at all (deleted, too old) is logged and passed over:
+    the choice the tap made is saved and answered all the same.
+    """
+    try:
+        await edit
+    except BadRequest as exc:
+        if is_not_modified(exc):
+            log.info("greeting already up to date: %s", exc)
+            return False
+        log.warning("could not update the greeting: %s", exc)
+    return True
 
 
 def register(application: ReelcartApplication) -> None:

@@ -266,6 +266,19 @@ class FeedService:
         )
         return SwipeResult(kind, reaction.dwell_ms or 0, card)
 
+    async def pending_card(
+        self, user_id: int, card_id: int, message: tuple[int, int]
+    ) -> FeedCard | None:
+        """The card picked to replace ``card_id`` in ``message`` (chat, message id), if the
+        swipe that answered ``card_id`` is the user's last and its card is still waiting for
+        an answer; None otherwise.
+
+        A swipe records its reaction and stores the next card before that card is swapped
+        into the message; if the swap never reached Telegram, the message still shows the
+        answered card, and its next tap brings this one (nothing is recorded here).
+        """
+        return await self.db.run(_pending_card, user_id, card_id, message)
+
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
         reaction = Reaction(user_id, product_id, kind, at=self.clock())
@@ -362,6 +375,18 @@ def _create_card(
         card_id = store.create_card(user_id, pick, chat_id, message_id)
         impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time())
         store.add_event(impression, card_id)
+    return _feed_card(store, card_id, product, clip, pick, message_id)
+
+
+def _feed_card(
+    store: Store,
+    card_id: int,
+    product: Product,
+    clip: Clip | None,
+    pick: Pick,
+    message_id: int | None,
+) -> FeedCard:
+    """On the DB thread: the card as the handlers show it (with the liked product's title)."""
     because = None
     if pick.because_product_id is not None:
         try:
@@ -369,6 +394,31 @@ def _create_card(
         except ProductNotFound:
             because = None
     return FeedCard(card_id, product, clip, pick, because_title=because, message_id=message_id)
+
+
+def _pending_card(
+    store: Store, user_id: int, card_id: int, message: tuple[int, int]
+) -> FeedCard | None:
+    """On the DB thread: the whole of ``FeedService.pending_card``."""
+    answered = store.get_card(card_id)
+    if answered is None or answered["user_id"] != user_id or answered["answered_at"] is None:
+        return None
+    latest = store.latest_card(user_id)
+    if (
+        latest is None
+        or latest["id"] <= card_id
+        or latest["answered_at"] is not None
+        or (latest["chat_id"], latest["message_id"]) != message
+    ):
+        return None
+    try:
+        product = store.get_product(latest["product_id"])
+    except ProductNotFound:
+        return None
+    clip = store.get_clip(product.id)
+    return _feed_card(
+        store, latest["id"], product, clip, store.card_pick(latest), latest["message_id"]
+    )
 
 
 def _answer_and_record(
