@@ -7,8 +7,8 @@ Each size runs in its own process (so its resident memory is its own) and stops 
 (``--timeout`` seconds per size). Products get synthetic clustered 384-d vectors (shaped
 like all-MiniLM-L6-v2's product vectors: cosine about 0.6 within a cluster of 200) and
 go through the real ``VectorIndex`` (exact up to 5k products, IVF above) and the real
-``Recommender``; the event log is
-replayed with ``Recommender.replay`` as the bot does on start. Then shoppers swipe, 200
+``HybridRecommender``; the event log is
+replayed with ``HybridRecommender.replay`` as the bot does on start. Then shoppers swipe, 200
 at a time taking turns, 20 cards each: each decision is one ``next_pick`` call, timed
 alone; the impression and the reaction that follow are timed as "observe". Warm shoppers
 have history; cold ones (10%) are new. The recall of the index against exact search is
@@ -67,7 +67,7 @@ def run_one(
     from reelcart.domain import EventKind, Reaction
     from reelcart.embeddings.index import VectorIndex
     from reelcart.evaluation.catalog import stand_in
-    from reelcart.ranking.recommender import Recommender
+    from reelcart.ranking.hybrid import HybridRecommender
 
     rng = np.random.default_rng(seed)
     clusters = max(50, size // 200)
@@ -90,7 +90,7 @@ def run_one(
     index.wait_for_retrain()  # retrains run behind the upserts; measure the settled index
     index_seconds = time.perf_counter() - started
 
-    rec = Recommender(index, discovery_rate=0.1, seed=seed)
+    rec = HybridRecommender(index, discovery_rate=0.1, seed=seed)
     rec.load_products(
         stand_in(pid, f"c{cluster_of[pid - 1] % 500}", merchant_id=1 + pid % 2000, stock=10)
         for pid in range(1, size + 1)

@@ -10,7 +10,7 @@ then the impression and the reaction passed to ``observe``. Shoppers take turns,
 each, so co-engagement builds up between them. The catalog is synthetic: clustered 384-d
 unit vectors (cosine about 0.6 within a category, about 0 across, as all-MiniLM-L6-v2
 gives for product texts), in 8 categories for 72 products as in the demo, in categories
-of 200 at larger sizes; the real ``VectorIndex`` and ``Recommender`` rank them.
+of 200 at larger sizes; the real ``VectorIndex`` and ``HybridRecommender`` rank them.
 
 Each swipe is timed with ``time.thread_time_ns`` (CPU time of this thread only: the GIL
 time the bot's event loop loses to ranking). Printed per size: median and p99 per swipe
@@ -30,7 +30,7 @@ import numpy as np
 from reelcart.domain import EventKind, Product, Reaction
 from reelcart.embeddings.index import VectorIndex
 from reelcart.evaluation.catalog import stand_in
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 DIM = 384
 #: Noise around a category's centre (cosine about 0.6 within a category).
@@ -67,7 +67,7 @@ def run(size: int, shoppers: int, swipes: int, seed: int) -> dict[str, float]:
     products, vectors = make_catalog(size, rng)
     index = VectorIndex(DIM)
     index.upsert([p.id for p in products], vectors)
-    rec = Recommender(index, discovery_rate=0.1, seed=seed, background_refresh=False)
+    rec = HybridRecommender(index, discovery_rate=0.1, seed=seed, background_refresh=False)
     rec.load_products(products)
     swipe_ns: list[int] = []
     pick_ns: list[int] = []

@@ -11,7 +11,7 @@ from tests.merchants.conftest import ADMIN, HEADER, TEAS, Back
 
 
 def in_feed(back: Back, product_id: int) -> bool:
-    return back.shop.ranking.call(lambda rec: product_id in rec._available)
+    return back.shop.ranking.call(lambda rec: product_id in rec.assortment.available)
 
 
 async def test_an_untrusted_merchants_products_wait_and_never_reach_the_feed(back: Back) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from reelcart.domain import EventKind, Money, Pick, Product, ProductKind, Reaction
 from reelcart.embeddings.index import VectorIndex
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 DIM = 32
 CATEGORIES = ("shoes", "coffee", "books", "games", "garden")
@@ -80,14 +80,14 @@ class World:
     def category(self, product_id: int) -> str:
         return self.products[product_id].category.lower()
 
-    def recommender(self, discovery_rate: float = 0.0, seed: int = 1) -> Recommender:
-        rec = Recommender(self.index, discovery_rate=discovery_rate, seed=seed)
+    def recommender(self, discovery_rate: float = 0.0, seed: int = 1) -> HybridRecommender:
+        rec = HybridRecommender(self.index, discovery_rate=discovery_rate, seed=seed)
         rec.load_products(self.products.values())
         return rec
 
 
 def swipe(
-    rec: Recommender, user_id: int, kind: EventKind = EventKind.SKIP, dwell_ms: int = 1500
+    rec: HybridRecommender, user_id: int, kind: EventKind = EventKind.SKIP, dwell_ms: int = 1500
 ) -> Pick:
     """What the feed service does for one card: pick, show (impression), react.
 
@@ -100,7 +100,7 @@ def swipe(
     return pick
 
 
-def react(rec: Recommender, user_id: int, product_id: int, kind: EventKind) -> None:
+def react(rec: HybridRecommender, user_id: int, product_id: int, kind: EventKind) -> None:
     """A reaction on a product the shopper opened themselves (search, a shared link)."""
     rec.observe(Reaction(user_id, product_id, EventKind.IMPRESSION))
     rec.observe(Reaction(user_id, product_id, kind, 2000))

@@ -8,14 +8,14 @@ import numpy as np
 
 from reelcart.domain import EventKind, Reaction, ReasonKind
 from reelcart.ranking.collaborative import CoEngagement
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 from .conftest import World, react, swipe
 
 USER = 42
 
 
-def _co_liked(rec: Recommender, first: int, second: int, fans: range) -> None:
+def _co_liked(rec: HybridRecommender, first: int, second: int, fans: range) -> None:
     """Shoppers in ``fans`` each like ``first`` and then ``second``."""
     for fan in fans:
         react(rec, fan, first, EventKind.LIKE)
@@ -170,7 +170,7 @@ def test_replay_builds_the_model_once_and_matches_live_observation(world: World)
 
 def test_the_model_is_rebuilt_in_the_background(world: World) -> None:
     collab = CoEngagement(refresh_every=20)
-    rec = Recommender(world.index, collaborative=collab, background_refresh=True)
+    rec = HybridRecommender(world.index, collaborative=collab, background_refresh=True)
     rec.load_products(world.products.values())
     coffee, garden = world.by_category["coffee"][0], world.by_category["garden"][3]
     _co_liked(rec, coffee, garden, range(100, 115))

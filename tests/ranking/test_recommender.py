@@ -14,7 +14,7 @@ from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import EventKind, Pick, ProductStatus, Reaction, ReasonKind
 from reelcart.embeddings.index import VectorIndex
 from reelcart.ranking import signals
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 from .conftest import World, react, swipe
 
@@ -33,7 +33,7 @@ def _longest_run(categories: list[str]) -> int:
 
 
 def test_empty_catalog_has_no_pick() -> None:
-    assert Recommender(VectorIndex(8)).next_pick(USER) is None
+    assert HybridRecommender(VectorIndex(8)).next_pick(USER) is None
 
 
 def test_cold_start_follows_the_chosen_interest(world: World) -> None:
@@ -353,7 +353,7 @@ def test_replaying_the_event_log_rebuilds_the_same_state(world: World, tmp_path:
                 kind = script.choice(kinds)
                 log(Reaction(user, pick.product_id, kind, script.randint(100, 6000), float(step)))
 
-        replayed = Recommender(world.index, discovery_rate=0.0, seed=99)
+        replayed = HybridRecommender(world.index, discovery_rate=0.0, seed=99)
         replayed.load_products(world.products.values())
         replayed.set_interests(3, ["garden"])
         for reaction in db.call(lambda store: list(store.iter_events())):
@@ -375,7 +375,7 @@ def test_replaying_the_event_log_rebuilds_the_same_state(world: World, tmp_path:
 # -- a change of taste --------------------------------------------------------------------
 
 
-def _swipe_with_taste(rec: Recommender, world: World, favourite: str) -> bool:
+def _swipe_with_taste(rec: HybridRecommender, world: World, favourite: str) -> bool:
     """One card for a shopper who likes ``favourite`` and passes at once on anything else."""
     pick = rec.next_pick(USER)
     assert pick is not None
@@ -402,7 +402,7 @@ def test_the_feed_follows_a_change_of_taste() -> None:
     assert coffee >= 60
 
 
-def _pass(rec: Recommender, product_id: int) -> None:
+def _pass(rec: HybridRecommender, product_id: int) -> None:
     """A quick skip of a product the shopper was shown."""
     rec.observe(Reaction(USER, product_id, EventKind.IMPRESSION))
     rec.observe(Reaction(USER, product_id, EventKind.SKIP, 300))

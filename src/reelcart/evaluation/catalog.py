@@ -1,7 +1,7 @@
 """Products that exist only for the ranking: an id, a category, a merchant and a title.
 
 The evaluations and the benchmarks rank synthetic or borrowed catalogs (MovieLens movies,
-simulated categories, a million clustered vectors); the ``Recommender`` needs a ``Product``
+simulated categories, a million clustered vectors); the ``HybridRecommender`` needs a ``Product``
 for each, and only these fields of it matter to the ranking.
 """
 

@@ -38,7 +38,7 @@ from reelcart.evaluation.catalog import stand_in
 from reelcart.evaluation.metrics import Scores, evaluate
 from reelcart.ranking.base import Recommender
 from reelcart.ranking.baselines import ItemKNN, MostPopular, RandomRecommender
-from reelcart.ranking.recommender import Recommender as HybridRecommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 log = logging.getLogger(__name__)
 

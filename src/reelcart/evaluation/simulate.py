@@ -4,7 +4,7 @@ The catalog is synthetic: ``categories`` categories, each a random centre in a
 ``dim``-dimensional space with its products scattered around it (cosine about 0.6 within a
 category, about 0 across, roughly what all-MiniLM-L6-v2 gives for product texts), sold by
 merchants that each carry a few categories. Vectors go into a real ``VectorIndex`` and the
-feed is the real ``Recommender``: every swipe is ``next_pick``, then an impression and the
+feed is the real ``HybridRecommender``: every swipe is ``next_pick``, then an impression and the
 shopper's reaction passed to ``observe``, as ``FeedService`` does.
 
 A shopper's hidden taste is a few favourite categories and one category they cannot stand,
@@ -24,14 +24,14 @@ and ``FOLLOW_SHARE`` of the oracle, the bars a new shopper is held to on swipes 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from reelcart.domain import EventKind, Product, Reaction
 from reelcart.embeddings.index import VectorIndex
 from reelcart.evaluation.catalog import stand_in
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking.hybrid import HybridRecommender
 
 #: Targets (DESIGN.md): swipes 21-40 at least 3x random and 70% of the oracle.
 TARGET_RANDOM_RATIO = 3.0
@@ -223,7 +223,7 @@ def simulate(config: Config) -> Result:
     index.upsert([p.id for p in catalog.products], catalog.vectors)
     # The collaborative model is rebuilt in line: on a background thread, when it lands
     # would depend on the machine's load, and the same seed would not give the same run.
-    rec = Recommender(
+    rec = HybridRecommender(
         index, discovery_rate=config.discovery_rate, seed=config.seed, background_refresh=False
     )
     rec.load_products(catalog.products)
@@ -323,7 +323,5 @@ def run_scenarios(base: Config, scenarios: Sequence[str] = ("steady", "change"))
         if name == "steady":
             results.append(simulate(base))
         else:
-            from dataclasses import replace
-
             results.append(simulate(replace(base, change_at=base.change_at or base.swipes // 2)))
     return results

@@ -35,7 +35,7 @@ from reelcart.catalog.backoffice import (
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Merchant, Money, Order, Product, ReelcartError
-from reelcart.ranking.recommender import MAX_CATEGORY_RUN, Recommender
+from reelcart.ranking import MAX_CATEGORY_RUN, HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import clip_looks_broken
 
@@ -201,7 +201,7 @@ class AdminService:
             backoffice.decide_product, product_id, approve, admin_id, reason.strip()[:300]
         )
         if product is not None:
-            await self.ranking.run(Recommender.update_product, product)
+            await self.ranking.run(HybridRecommender.update_product, product)
             log.info(
                 "admin %s %s product %s",
                 admin_id,
@@ -250,7 +250,7 @@ class AdminService:
             ids = await self.db.run(backoffice.merchant_product_ids, merchant_id)
             products = await self.db.run(Store.get_products, ids)
             for product in products.values():
-                await self.ranking.run(Recommender.update_product, product)
+                await self.ranking.run(HybridRecommender.update_product, product)
         return merchant
 
     # -- users -------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def _queue_item(
     return item, total, moderation_flags(item) if item else []
 
 
-def _apply_settings(recommender: Recommender, settings: ShopSettings) -> None:
+def _apply_settings(recommender: HybridRecommender, settings: ShopSettings) -> None:
     """On the ranking thread: the discovery rate and the merchant run limit, live."""
     recommender.discovery_rate = settings.discovery_rate
     recommender.max_merchant_run = settings.max_merchant_run

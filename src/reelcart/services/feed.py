@@ -35,7 +35,7 @@ from reelcart.domain import (
     User,
 )
 from reelcart.embeddings.encoder import Encoder
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking import HybridRecommender
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,7 +73,7 @@ class SwipeResult:
 class RankingThread:
     """Runs every call on the recommender on one thread, so it needs no locks."""
 
-    def __init__(self, recommender: Recommender) -> None:
+    def __init__(self, recommender: HybridRecommender) -> None:
         self.recommender = recommender
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="reelcart-rank"
@@ -193,7 +193,7 @@ class FeedService:
         """Store the onboarding choices and let the ranking start from them at once."""
         await self.db.run(Store.set_interests, user_id, list(interests), done)
         self._users.drop(user_id)
-        await self.ranking.run(Recommender.set_interests, user_id, list(interests))
+        await self.ranking.run(HybridRecommender.set_interests, user_id, list(interests))
 
     # -- cards -------------------------------------------------------------------------
 
@@ -220,7 +220,7 @@ class FeedService:
     async def _card(self, user_id: int, pick: Pick) -> FeedCard:
         card = await self._store_card(user_id, pick, None)
         reaction = Reaction(user_id, card.product.id, EventKind.IMPRESSION, at=self.clock())
-        await self.ranking.run(Recommender.observe, reaction)
+        await self.ranking.run(HybridRecommender.observe, reaction)
         return card
 
     async def _store_card(
@@ -283,7 +283,7 @@ class FeedService:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
         reaction = Reaction(user_id, product_id, kind, at=self.clock())
         await self.db.run(Store.add_event, reaction, None)
-        await self.ranking.run(Recommender.observe, reaction)
+        await self.ranking.run(HybridRecommender.observe, reaction)
 
     async def explain(self, user_id: int, card_id: int) -> Explanation:
         """Why this user was shown this card. Raises StaleCard for someone else's card."""
@@ -315,7 +315,7 @@ class FeedService:
         """Available products closest in meaning to ``text``."""
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(self._model_executor, self.encoder.encode, [text])
-        ids = await self.ranking.run(Recommender.search, vectors[0], limit)
+        ids = await self.ranking.run(HybridRecommender.search, vectors[0], limit)
         products = await self.db.run(Store.get_products, ids)
         return [products[i] for i in ids if i in products]
 
@@ -348,7 +348,7 @@ def _swipe(
 
 
 def _pick_and_count(
-    recommender: Recommender, reaction: Reaction | None, user_id: int, now: float
+    recommender: HybridRecommender, reaction: Reaction | None, user_id: int, now: float
 ) -> Pick | None:
     """On the ranking thread: learn from ``reaction`` (if any), pick the next card and count
     its impression, in one call so that a swipe crosses to the ranking thread once."""

@@ -31,7 +31,7 @@ from reelcart.domain import (
     ProductStatus,
     ReelcartError,
 )
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class MerchantService:
     async def ranked(self, products: Sequence[Product]) -> None:
         """Tell the ranking about these products' new state (no index change needed)."""
         for product in products:
-            await self.ranking.run(Recommender.update_product, product)
+            await self.ranking.run(HybridRecommender.update_product, product)
 
     # -- who is a merchant -----------------------------------------------------------------
 
@@ -328,7 +328,9 @@ class MerchantService:
         updated = await self.db.run(Store.get_product, product.id)
         await self.ranked([updated])
         if clip.duration:
-            await self.ranking.run(Recommender.set_clip_seconds, product.id, float(clip.duration))
+            await self.ranking.run(
+                HybridRecommender.set_clip_seconds, product.id, float(clip.duration)
+            )
         return updated
 
     def clip_path(self, merchant_id: int, sku: str, suffix: str = ".mp4") -> Path:

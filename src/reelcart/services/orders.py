@@ -63,7 +63,7 @@ from reelcart.domain import (
     ShippingAddress,
     SoldOut,
 )
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.signing import Signer
 
@@ -567,12 +567,12 @@ class OrderService:
         order = await self.order(order_id)
         if created:
             for reaction in reactions:
-                await self.ranking.run(Recommender.observe, reaction)
+                await self.ranking.run(HybridRecommender.observe, reaction)
             products = await self.db.run(
                 Store.get_products, [line.product_id for line in order.lines]
             )
             for product in products.values():
-                await self.ranking.run(Recommender.update_product, product)
+                await self.ranking.run(HybridRecommender.update_product, product)
             log.info(
                 "order %s: %s %s from user %s (%s)",
                 order.number,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from reelcart.catalog import insights
 from reelcart.catalog.worker import DatabaseWorker
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,6 @@ class PrivacyService:
         erased = await self.db.run(insights.erase_user_data, user_id)
         if self.forget_cached is not None:
             self.forget_cached(user_id)
-        await self.ranking.run(Recommender.forget, user_id)
+        await self.ranking.run(HybridRecommender.forget, user_id)
         log.info("erased the data of user %s: %s, %d orders kept", user_id, erased, kept)
         return Erasure(erased, kept)

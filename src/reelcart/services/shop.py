@@ -23,7 +23,7 @@ from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
 from reelcart.embeddings.pipeline import ProductEmbedder
 from reelcart.embeddings.saver import IndexSaver
-from reelcart.ranking.recommender import Recommender
+from reelcart.ranking import HybridRecommender
 from reelcart.services.admin import AdminService
 from reelcart.services.broadcast import BroadcastService
 from reelcart.services.feed import FeedService, RankingThread
@@ -66,7 +66,7 @@ class Shop:
         encoder = encoder or load_encoder(settings.model)
         embedder = ProductEmbedder(encoder, db)
         index = embedder.sync_index(settings.index_path)
-        recommender = Recommender(index, discovery_rate=settings.discovery_rate, seed=seed)
+        recommender = HybridRecommender(index, discovery_rate=settings.discovery_rate, seed=seed)
         products = db.call(Store.all_products)
         recommender.load_products(products)
         for user in db.call(Store.all_users):
@@ -106,7 +106,7 @@ class Shop:
         self.feed.close()
         if self.index_saver.close():
             self.embedder.save()
-        self.ranking.call(Recommender.close)
+        self.ranking.call(HybridRecommender.close)
         self.ranking.close()
         self.db.close()
 
@@ -150,7 +150,7 @@ class Shop:
         )
         total = len(products)
 
-        def apply(rec: Recommender) -> bool:
+        def apply(rec: HybridRecommender) -> bool:
             before = rec.index.version
             self.embedder.apply(rec.index, vectors)
             for product in products:
