@@ -63,10 +63,10 @@ TASTE_HALF_LIFE_EVENTS = 20
 TASTE_DECAY = 0.5 ** (1 / TASTE_HALF_LIFE_EVENTS)
 
 #: A disliked product pushes down products whose cosine to it exceeds the floor, by up to
-#: the penalty (reached at cosine 1). "Not for me" is strong evidence: measured with
-#: all-MiniLM-L6-v2 on product texts, the rest of its category (cosine 0.55-0.65) loses
-#: about a quarter of the penalty, a near-copy such as a colour variant (0.86) three
-#: quarters, while other categories (0.06-0.12) are untouched.
+#: the penalty (reached at cosine 1). "Not for me" is strong evidence: with
+#: all-MiniLM-L6-v2's product vectors the floor lies between other categories' cosines and
+#: one category's own, so the rest of its category loses about a quarter of the penalty, a
+#: near-copy such as a colour variant three quarters, and other categories nothing.
 DISLIKE_NEIGHBOUR_FLOOR = 0.45
 DISLIKE_NEIGHBOUR_PENALTY = 2.0
 #: How many recent dislikes take part in that push (older ones stay excluded, nothing more).
@@ -76,8 +76,7 @@ DISLIKE_MEMORY = 32
 #: to this much (same floor as dislikes), and pushes add up. One glance costs a category
 #: little (about 0.14 at the category's typical cosine); four quick skips in one area move
 #: the feed elsewhere, which is how it follows a change of taste (``reelcart simulate``)
-#: before the taste vector has turned. 0.1 -> 0.5 (with the rules below): the like-rate
-#: 11-20 swipes after a change of taste, mean of four seeds, 64% -> 67% of the oracle.
+#: before the taste vector has turned (chosen with ``reelcart simulate``).
 SKIP_NEIGHBOUR_PENALTY = 0.5
 SKIP_MEMORY = 10
 
@@ -112,13 +111,8 @@ APART_MIN = 0.5
 #: while other categories can be offered, until a positive reaction in it or for this
 #: many reactions; discovery leaves a category out after a single pass, for this many
 #: reactions or until the shopper's next positive reaction if that comes later, so that a
-#: lost shopper is shown categories not tried yet, a sweep rather than a random walk.
-#: ``reelcart simulate``, like-rate 11-20 swipes after a change of taste, seeds 42/7/1/2:
-#: 68/66/67/66% of the oracle before, 76/73/75/75% with a single pass setting a category
-#: aside, 71/73/71/73% with ``PASS_STRIKES`` (which spares fans of a category who skip
-#: one of its products, a case the simulated shoppers never play); steady shoppers' swipes
-#: 21-40: 77/75/76/76% before, 79/79/80/77% now. 20 or 60 for this memory measured
-#: within a point or two.
+#: lost shopper is shown categories not tried yet, a sweep rather than a random walk
+#: (chosen with ``reelcart simulate``; the memory's length matters little).
 PASS_MEMORY = 30
 #: ... but personal picks only set a category aside after this many passes in a row on it
 #: (or one, on a losing streak: ``MISS_GRACE``): a fan of a category who quick-skips one
@@ -169,11 +163,9 @@ def popularity(signal_sum: float, impressions: int) -> float:
 # shopper's (decayed) positives pointed to the product with a typical strong weight, so a
 # product one stray co-like points to scores little and one most positives agree on about 1.
 # Where nobody has co-engaged yet it is zero and content alone decides. The weights were
-# chosen on MovieLens-100k, protocol A (``reelcart eval movielens``), first with the
-# collaborative score divided by its maximum: NDCG@10 for content weight 0 / 0.3 / 0.5 / 1.0
-# was 0.467 / 0.468 / 0.469 / 0.462; with the agreement norm and these weights it is 0.467.
-# ``reelcart simulate`` (synthetic shoppers, content-driven) moved from 62% to 74% of the
-# oracle with the agreement norm, the fatigue penalty and the streak rules below.
+# chosen on MovieLens-100k, protocol A (``reelcart eval movielens``), where the content
+# weight matters little, and with ``reelcart simulate`` (synthetic shoppers,
+# content-driven), which the agreement norm improved.
 
 #: Weight of the content similarity (cosine of unit vectors, so in [-1, 1]).
 W_CONTENT = 0.5
@@ -185,8 +177,8 @@ COLLAB_AGREEMENT = 0.5
 
 #: Recency for the collaborative side: a positive's weight halves every this many reactions.
 #: Longer than the taste's half-life: "people who liked X" stays informative for longer
-#: than the direction of the last few swipes. MovieLens-100k NDCG@10 (random split, so
-#: recency cannot help there): no decay 0.469, 200 -> 0.467, 60 -> 0.451.
+#: than the direction of the last few swipes, and this long a half-life costs MovieLens-100k
+#: (a random split, where recency cannot help) next to nothing.
 CF_HALF_LIFE_EVENTS = 200
 CF_DECAY = 0.5 ** (1 / CF_HALF_LIFE_EVENTS)
 
