@@ -12,8 +12,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
-# Where REELCART_TEST_CRASH may kill the bot (tests of crash recovery only).
-TEST_CRASH_POINTS = frozenset({"before_order_write"})
+# Where REELCART_TEST_CRASH may kill the bot (tests of crash recovery only): the moments
+# of a payment, in order (see ``handlers.commerce.deliver``).
+TEST_CRASH_POINTS = frozenset(
+    {
+        "before_order_write",
+        "after_order_write",
+        "after_receipt_send",
+        "after_receipt_recorded",
+        "after_merchant_notice",
+    }
+)
 
 
 class ConfigError(ValueError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
     AlreadyPaid,
     CurrencyNotSupported,
@@ -200,9 +201,42 @@ async def test_journaled_payments_without_an_order_are_found_again(catalog: Cata
     assert recorded.created
     assert await orders.unprocessed_payments(grace=0) == []
     assert [o.id for o in await orders.undelivered(grace=0)] == [recorded.order.id]
-    await orders.receipt_sent(recorded.order.id)
+    assert await orders.begin_receipt(recorded.order.id) is Delivery.PENDING
+    await orders.end_receipt(recorded.order.id, Delivery.SENT)
     await orders.merchant_notified(recorded.order.id)
     assert await orders.undelivered(grace=0) == []
+
+
+async def test_a_receipt_is_marked_before_and_after_its_send_so_it_never_goes_twice(
+    catalog: Catalog,
+) -> None:
+    orders = catalog.orders
+    made = []
+    for _ in range(2):
+        checkout = await orders.checkout_product(SHOPPER, catalog.ids["E1"])
+        made.append(
+            (
+                await orders.record_payment(payment_for(SHOPPER, checkout.payload, "XTR", 150))
+            ).order.id
+        )
+    cut, flooded = made
+    # The bot stops while the first receipt's request is out: the next run cannot know
+    # whether it arrived, so it settles it as unknown and never sends it again.
+    assert await orders.begin_receipt(cut) is Delivery.PENDING
+    assert await orders.begin_receipt(cut) is Delivery.SENDING
+    assert await orders.begin_receipt(cut) is Delivery.UNKNOWN
+    assert (await orders.order(cut)).receipt_sent
+    # A 429 kept the second from the shopper: it is due again, and then sent once.
+    assert await orders.begin_receipt(flooded) is Delivery.PENDING
+    await orders.end_receipt(flooded, Delivery.PENDING)
+    assert [o.id for o in await orders.undelivered(grace=0)] == [cut, flooded]  # merchants
+    assert await orders.begin_receipt(flooded) is Delivery.PENDING
+    await orders.end_receipt(flooded, Delivery.SENT)
+    assert await orders.begin_receipt(flooded) is Delivery.SENT
+    states = catalog.sql("SELECT receipt_state FROM orders ORDER BY id")
+    assert states == [("unknown",), ("sent",)]
+    with pytest.raises(OrderNotFound):
+        await orders.begin_receipt(10**9)
 
 
 async def test_the_basket_holds_one_merchant_and_pays_once(catalog: Catalog) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -532,13 +532,84 @@ async def test_a_crash_between_payment_and_order_write_loses_and_doubles_nothing
             receipt = await user.wait_for(lambda m: m.text.startswith("🧾 Receipt"), timeout=30)
             assert "Total paid: ⭐ 425" in receipt.text
             # ...and when Telegram does deliver it again, still one order, one receipt.
-            user.redeliver(paid.update_id)
-            await user.send_command("/orders")
-            listing = await user.wait_for(lambda m: m.text.startswith("📦 Your orders"))
-            assert len(listing.buttons) == 1
-            await asyncio.sleep(0.5)
-            assert len(receipts(user)) == 1
-            rows = sql(db_path, "SELECT charge_id, status FROM orders")
-            assert rows == [(paid.telegram_payment_charge_id, "paid")]
+            await redeliver_and_fence(user, paid.update_id)
+        finally:
+            # The fence: a graceful stop finishes every update taken from the queue,
+            # the redelivered payment among them (it came before /orders).
+            assert await restarted.stop() == 0, restarted.tail()
+        assert len(receipts(user)) == 1
+        rows = sql(db_path, "SELECT charge_id, status FROM orders")
+        assert rows == [(paid.telegram_payment_charge_id, "paid")]
+
+
+async def redeliver_and_fence(user: SimulatedUser, update_id: int) -> None:
+    """Telegram delivers the payment update again; /orders, sent after it, is answered
+    only once the bot has taken the redelivered update from the queue."""
+    user.redeliver(update_id)
+    await user.send_command("/orders")
+    listing = await user.wait_for(lambda m: m.text.startswith("📦 Your orders"))
+    assert len(listing.buttons) == 1
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for recorded state (the database) to satisfy ``condition``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+# The moments of a payment, in order, and what the recovery owes after a crash at each.
+MOMENTS = [
+    "before_order_write",  # journaled, no order: the recovery makes it and tells everyone
+    "after_order_write",  # an order, nobody told yet
+    "after_receipt_send",  # the receipt went out, not recorded yet: never sent again
+    "after_receipt_recorded",  # the merchant not told yet
+    "after_merchant_notice",  # the merchant told, not recorded: told again (at least once)
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+async def test_a_crash_at_any_moment_of_a_payment_makes_one_order_and_one_receipt(
+    template: Template, tmp_path: Path, moment: str
+) -> None:
+    db_path = template.copy_to(tmp_path)
+    product_id, merchant_id = sql(
+        db_path, "SELECT id, merchant_id FROM products WHERE sku = 'BOK-004'"
+    )[0]
+    sql(db_path, "UPDATE merchants SET owner_user_id = ? WHERE id = ?", MERCHANT_ID, merchant_id)
+    async with SandboxServer() as server:
+        crashing = BotProcess(
+            server.root_url, server.token, db_path, extra_env=bot_env(REELCART_TEST_CRASH=moment)
+        )
+        await crashing.start()
+        merchant = SimulatedUser(server, MERCHANT_ID, "Marco")
+        await merchant.send_command("/start")
+        await merchant.wait_for()
+        user = SimulatedUser(server, 7901, "Ada")
+        paid = await user.pay(await invoice_for(user, int(product_id)), timeout=5)
+        assert paid.ok and paid.update_id is not None
+        assert await crashing.wait_exit(30) == 70, crashing.tail()
+        server.state.updates.confirm(paid.update_id + 1)  # Telegram will not send it again
+
+        def recovered() -> bool:
+            return sql(
+                db_path,
+                "SELECT count(*) FROM orders WHERE receipt_sent_at IS NOT NULL "
+                "AND merchant_notified_at IS NOT NULL",
+            ) == [(1,)]
+
+        restarted = BotProcess(server.root_url, server.token, db_path, extra_env=bot_env())
+        await restarted.start()
+        try:
+            receipt = await user.wait_for(lambda m: m.text.startswith("🧾 Receipt"), timeout=30)
+            assert "Total paid: ⭐ 425" in receipt.text
+            await until(recovered)
+            await redeliver_and_fence(user, paid.update_id)
         finally:
             assert await restarted.stop() == 0, restarted.tail()
+        assert len(receipts(user)) == 1, [m.text[:40] for m in receipts(user)]
+        rows = sql(db_path, "SELECT charge_id, status FROM orders")
+        assert rows == [(paid.telegram_payment_charge_id, "paid")]
+        notices = [m for m in merchant.messages if m.text.startswith("🛍 New order")]
+        assert len(notices) == (2 if moment == "after_merchant_notice" else 1), moment

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reelcart.catalog.messaging import Delivery
 from reelcart.catalog.store import Store
 from reelcart.domain import (
     Money,
@@ -423,11 +424,41 @@ def set_order_status(store: Store, order_id: int, status: OrderStatus, **fields:
     store.db.table("orders").update(order_id, changes)
 
 
-def mark_receipt_sent(store: Store, order_id: int) -> None:
-    """Record that the shopper was told (once)."""
+def begin_receipt(store: Store, order_id: int) -> Delivery | None:
+    """Written just before the receipt is sent: ``pending`` becomes ``sending``.
+
+    A receipt found ``sending`` was cut short by a stop (one process sends an order's
+    receipt at a time, see ``OrderService.claim``): it may have arrived, so it becomes
+    ``unknown``, final, and is never sent again. Returns the state found; None if there
+    is no such order.
+    """
+    with store.db.atomic():
+        row = store.db.execute("SELECT receipt_state FROM orders WHERE id = ?", [order_id])
+        found = row.fetchone()
+        if found is None:
+            return None
+        state = Delivery(found[0])
+        if state is Delivery.PENDING:
+            store.db.execute("UPDATE orders SET receipt_state = 'sending' WHERE id = ?", [order_id])
+        elif state is Delivery.SENDING:
+            end_receipt(store, order_id, Delivery.UNKNOWN)
+    return state
+
+
+def end_receipt(store: Store, order_id: int, outcome: Delivery) -> None:
+    """Written just after the send: PENDING (it certainly did not arrive) makes the receipt
+    due again; SENT, BLOCKED, FAILED or UNKNOWN is final."""
+    if outcome is Delivery.PENDING:
+        store.db.execute(
+            "UPDATE orders SET receipt_state = 'pending' "
+            "WHERE id = ? AND receipt_state = 'sending'",
+            [order_id],
+        )
+        return
     store.db.execute(
-        "UPDATE orders SET receipt_sent_at = ? WHERE id = ? AND receipt_sent_at IS NULL",
-        [time.time(), order_id],
+        "UPDATE orders SET receipt_state = ?, receipt_sent_at = coalesce(receipt_sent_at, ?) "
+        "WHERE id = ?",
+        [outcome.value, time.time(), order_id],
     )
 
 

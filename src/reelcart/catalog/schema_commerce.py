@@ -13,6 +13,9 @@ Migrations here are named ``m1xx_*``.
   ``merchant_id`` are the defaults per currency; a merchant's own rows for a currency
   replace the defaults for that currency.
 - ``social_clips``: a clip a merchant filmed while preparing an order.
+- ``orders.receipt_state``: where the shopper's receipt stands (``catalog.messaging``'s
+  ``Delivery``: ``pending -> sending -> sent | blocked | failed | unknown``), written just
+  before and just after the send; ``receipt_sent_at`` is when it reached a final state.
 """
 
 from __future__ import annotations
@@ -158,3 +161,9 @@ def m102_social_clips(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_social_clips_product ON social_clips (product_id)")
+
+
+@migration
+def m103_receipt_state(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE orders ADD COLUMN receipt_state TEXT NOT NULL DEFAULT 'pending'")
+    db.execute("UPDATE orders SET receipt_state = 'sent' WHERE receipt_sent_at IS NOT NULL")

@@ -77,7 +77,12 @@ _ORDER_NUMBER = re.compile(r"^#?([1-9][0-9]{0,17})$")
 CLIP_CAPTION = r"(?i)^\s*(?:#|order\s*#?\s*|commande\s*#?\s*|n°\s*)([1-9][0-9]{0,17})\s*$"
 # The tracking-number prompt starts with this in every language, so a reply finds it.
 TRACKING_MARK = "📦✏️"
+# The moments of a payment where REELCART_TEST_CRASH kills the bot (crash-recovery tests).
 CRASH_BEFORE_ORDER_WRITE = "before_order_write"
+CRASH_AFTER_ORDER_WRITE = "after_order_write"
+CRASH_AFTER_RECEIPT_SEND = "after_receipt_send"
+CRASH_AFTER_RECEIPT_RECORDED = "after_receipt_recorded"
+CRASH_AFTER_MERCHANT_NOTICE = "after_merchant_notice"
 
 
 # -- text helpers ------------------------------------------------------------------------
@@ -534,6 +539,13 @@ async def pre_checkout(update: Update, context: ReelcartContext) -> None:
 # -- successful payments, receipts and notices ---------------------------------------------
 
 
+def _crash_point(shop: Shop, point: str) -> None:
+    """Die here, as a power cut would, if REELCART_TEST_CRASH names this moment (tests)."""
+    if shop.settings.test_crash == point:
+        log.critical("REELCART_TEST_CRASH: exiting %s", point.replace("_", " "))
+        os._exit(70)
+
+
 async def successful_payment(update: Update, context: ReelcartContext) -> None:
     """Money moved: journal the payment, make its order (once), then tell everyone."""
     message = update.effective_message
@@ -543,10 +555,9 @@ async def successful_payment(update: Update, context: ReelcartContext) -> None:
         return
     shop = context.shop
     await shop.orders.journal([payment])
-    if shop.settings.test_crash == CRASH_BEFORE_ORDER_WRITE:
-        log.critical("REELCART_TEST_CRASH: exiting between the payment and the order write")
-        os._exit(70)
+    _crash_point(shop, CRASH_BEFORE_ORDER_WRITE)
     recorded = await shop.orders.record_payment(payment)
+    _crash_point(shop, CRASH_AFTER_ORDER_WRITE)
     if not recorded.created:
         log.info(
             "payment %s delivered again: order %s exists", payment.charge_id, recorded.order.number
@@ -555,9 +566,28 @@ async def successful_payment(update: Update, context: ReelcartContext) -> None:
 
 
 async def deliver(bot: Bot, shop: Shop, order: Order) -> None:
-    """Everything an order still owes: the automatic refund, the shopper's receipt, the
-    merchant's (and for problems the admins') notice. Each is recorded once done, so this
-    can run again after a crash without sending anything twice."""
+    """Everything an order still owes, in order: the automatic refund, the shopper's
+    receipt, the merchant's (and for problems the admins') notice. The payment handler runs
+    it, and after a crash the recovery job (``recover``); ``claim`` keeps it to one run per
+    order at a time. Each step is recorded, so it can run again at any point.
+
+    What a payment promises, wherever the bot dies (each moment is crash-tested):
+
+    - exactly one order per Telegram charge: the payment is journaled before Telegram
+      counts it received, and orders are keyed by the charge id;
+    - at most one receipt, missing only when the one request that sends it went out and
+      no answer came back (the bot died meanwhile, or the connection dropped). The Bot
+      API has no idempotency key, so "sent" cannot be written in the same step as the
+      send: the receipt is marked ``sending`` just before the request and settled just
+      after. A receipt the recovery finds ``sending`` may have arrived, so it is not sent
+      again (``unknown``). A failure that certainly kept it from the shopper (a 429,
+      Telegram's 5xx, no connection) leaves it ``pending``, sent by the next recovery
+      run; a crash before the mark leaves it ``pending`` too. At most once because a
+      second receipt reads as a second charge, while a missing one is recoverable: the
+      chat shows Telegram's own payment message, and /orders the order and its receipt;
+    - at least one notice to the merchant: it is recorded after it is sent, so a crash in
+      between tells the merchant twice (a missed order costs more than a repeated one).
+    """
     orders = shop.orders
     if not orders.claim(order.id):
         return
@@ -572,17 +602,36 @@ async def deliver(bot: Bot, shop: Shop, order: Order) -> None:
                 log.error("automatic refund of order %s refused; retried later", order.number)
             refunded_now = order.status is OrderStatus.REFUNDED
         if not order.receipt_sent:
-            if await _tell_shopper(bot, shop, order):
-                await orders.receipt_sent(order.id)
+            await _send_receipt(bot, shop, order)
         elif refunded_now:  # they were told "refund under way" earlier: now it is done
             lang = await language_of_user(shop, order.user_id)
             total = format_price(order.total, lang)
             text = t(lang, "commerce.refunded_shopper", total=total, number=order.number)
             await _send(bot, order.user_id, text)
         if not order.merchant_notified and await _tell_merchant(bot, shop, order):
+            _crash_point(shop, CRASH_AFTER_MERCHANT_NOTICE)
             await orders.merchant_notified(order.id)
     finally:
         orders.release(order.id)
+
+
+async def _send_receipt(bot: Bot, shop: Shop, order: Order) -> None:
+    """The shopper's receipt (or the outcome of a problem payment), at most once."""
+    text, markup = await _shopper_message(shop, order)  # all ready before it is marked
+    orders = shop.orders
+    state = await orders.begin_receipt(order.id)
+    if state is Delivery.SENDING:
+        log.warning(
+            "order %s: its receipt was being sent when the bot stopped; it may have "
+            "arrived, so it is not sent again",
+            order.number,
+        )
+    if state is not Delivery.PENDING:
+        return
+    outcome = await _deliver(bot, order.user_id, text, markup)
+    _crash_point(shop, CRASH_AFTER_RECEIPT_SEND)
+    await orders.end_receipt(order.id, outcome)
+    _crash_point(shop, CRASH_AFTER_RECEIPT_RECORDED)
 
 
 async def refund_stars(bot: Bot, shop: Shop, order: Order, by: int | None) -> Order:
@@ -603,7 +652,8 @@ async def refund_stars(bot: Bot, shop: Shop, order: Order, by: int | None) -> Or
     return await shop.orders.mark_refunded(order.id, by)
 
 
-async def _tell_shopper(bot: Bot, shop: Shop, order: Order) -> bool:
+async def _shopper_message(shop: Shop, order: Order) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the shopper is told once the payment is in: the receipt, or what happened."""
     lang = await language_of_user(shop, order.user_id)
     total = format_price(order.total, lang)
     kind, detail = _problem(order)
@@ -641,7 +691,7 @@ async def _tell_shopper(bot: Bot, shop: Shop, order: Order) -> bool:
         text = t(lang, "commerce.attention_shopper", number=order.number, title=html.escape(detail))
     else:
         text = t(lang, "commerce.attention_unmatched", total=total, number=order.number)
-    return await _send(bot, order.user_id, text, markup)
+    return text, markup
 
 
 def _reason(order: Order, language: Language) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 
 from reelcart.catalog import commerce
 from reelcart.catalog.commerce import Draft, DraftItem, NewOrder, ShippingRate, SocialClip
+from reelcart.catalog.messaging import Delivery
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.config import Settings
@@ -715,9 +716,20 @@ class OrderService:
         """Give back what ``claim`` reserved."""
         self._delivering.discard(order_id)
 
-    async def receipt_sent(self, order_id: int) -> None:
-        """Record that the shopper has the order's receipt (or outcome)."""
-        await self.db.run(commerce.mark_receipt_sent, order_id)
+    async def begin_receipt(self, order_id: int) -> Delivery:
+        """Record, just before sending it, that the order's receipt (or the outcome of a
+        problem payment) is being sent; the state it was in. PENDING: send it now.
+        SENDING: a stop cut its send short, it may have arrived, and it is now UNKNOWN
+        (never sent again). Anything else: settled already. Raises OrderNotFound."""
+        state = await self.db.run(commerce.begin_receipt, order_id)
+        if state is None:
+            raise OrderNotFound(order_id)
+        return state
+
+    async def end_receipt(self, order_id: int, outcome: Delivery) -> None:
+        """Record, just after the send, how it ended: PENDING (it did not arrive) makes
+        the receipt due again; SENT, BLOCKED, FAILED or UNKNOWN settles it."""
+        await self.db.run(commerce.end_receipt, order_id, outcome)
 
     async def merchant_notified(self, order_id: int) -> None:
         """Record that the merchant (and admins, if needed) were told."""
