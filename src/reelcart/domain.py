@@ -423,3 +423,21 @@ class OrderNotFound(ReelcartError):
     """No such order among the ones this person may see."""
 
     message_key = "commerce.order_not_found"
+
+
+class NotAMerchant(ReelcartError):
+    """The user runs no approved shop (or it is suspended): merchant commands refuse."""
+
+    message_key = "merchant.not_merchant"
+
+
+class ApplicationWaiting(NotAMerchant):
+    message_key = "merchant.application_waiting"
+
+
+class ApplicationRejected(NotAMerchant):
+    message_key = "merchant.application_rejected"
+
+
+class MerchantSuspended(NotAMerchant):
+    message_key = "merchant.suspended"

@@ -16,6 +16,7 @@ from reelcart.domain import (
     ForgedPayload,
     Money,
     NoLongerSold,
+    NotAMerchant,
     OrderNotFound,
     OrderStatus,
     PaymentRejected,
@@ -29,7 +30,6 @@ from reelcart.services.orders import (
     BasketEmpty,
     BasketFull,
     InvalidTracking,
-    NotAMerchant,
     OrderNotShippable,
     charge_price,
 )

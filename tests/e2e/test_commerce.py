@@ -364,7 +364,9 @@ async def test_nobody_sees_another_shoppers_order(shop: Shop) -> None:
         answer = await other.press_data(refused, data)
         assert answer.text == "That order isn't among yours. /orders lists your orders."
     await other.send_command("/sales", f"ship {order_id} 1Z999AA1")
-    assert (await other.wait_for()).text.startswith("/sales is for shops")
+    assert (await other.wait_for()).text == (
+        "This is for merchants. Send /merchant to apply for a shop."
+    )
     await other.send_command("/orders")
     assert (await other.wait_for()).text == "You have no orders yet. Tap 🛒 on a card to buy."
     # A merchant sees only its own shop's orders: this book is not the roaster's.

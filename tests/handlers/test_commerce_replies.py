@@ -80,3 +80,17 @@ async def test_a_card_without_hashtags_has_no_double_blank_line(harness: Harness
     assert text == (
         "<b>Monstera plant</b>\n€35.00 · Test Shop\n\nLarge leaf house plant for bright rooms"
     )
+
+
+async def test_sales_and_upload_refuse_a_non_merchant_in_the_same_words(
+    harness: Harness,
+) -> None:
+    stranger = harness.user(2004)
+    answers = []
+    for command in ("/sales", "/upload", "/sales"):
+        await stranger.send_command(command)
+        answers.append((await stranger.wait_for()).text)
+    assert answers == ["This is for merchants. Send /merchant to apply for a shop."] * 3
+    # Shipping an order, which goes through the same check, refuses the same way.
+    await stranger.send_command("/sales", "ship 1 1Z999AA1")
+    assert (await stranger.wait_for()).text == answers[0]

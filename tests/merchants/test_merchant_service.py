@@ -10,14 +10,18 @@ import pytest
 from reelcart.catalog import backoffice
 from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
 from reelcart.catalog.store import Store
-from reelcart.domain import Clip, MerchantState, ProductNotFound
-from reelcart.embeddings.index import VectorIndex
-from reelcart.services.merchants import (
+from reelcart.domain import (
     ApplicationRejected,
     ApplicationWaiting,
-    InvalidInput,
+    Clip,
+    MerchantState,
     MerchantSuspended,
     NotAMerchant,
+    ProductNotFound,
+)
+from reelcart.embeddings.index import VectorIndex
+from reelcart.services.merchants import (
+    InvalidInput,
     parse_price,
     parse_shop_name,
     parse_shop_url,

@@ -42,6 +42,7 @@ from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
     Language,
     Money,
+    NotAMerchant,
     Order,
     OrderNotFound,
     OrderStatus,
@@ -59,7 +60,6 @@ from reelcart.services.orders import (
     Checkout,
     CheckoutLine,
     InvalidTracking,
-    NotAMerchant,
     OrderNotShippable,
     Payment,
     charge_price,
@@ -883,8 +883,8 @@ async def sales_command(update: Update, context: ReelcartContext) -> None:
         return
     try:
         merchant, sales = await context.shop.orders.sales(user.id)
-    except NotAMerchant:
-        await message.reply_text(t(lang, "commerce.not_a_merchant"))
+    except NotAMerchant as exc:
+        await message.reply_text(t(lang, exc.message_key))
         return
     if not sales:
         await message.reply_text(
@@ -934,8 +934,8 @@ async def ship_button(update: Update, context: ReelcartContext) -> None:
         return
     try:
         order = await context.shop.orders.merchant_order(user.id, int(match[1]))
-    except NotAMerchant:
-        await query.answer(t(lang, "commerce.not_a_merchant"), show_alert=True)
+    except NotAMerchant as exc:
+        await query.answer(t(lang, exc.message_key), show_alert=True)
         return
     except OrderNotFound:
         number = f"#{match[1]}"
@@ -986,8 +986,8 @@ async def _ship(
     except InvalidTracking:
         await message.reply_text(t(lang, "commerce.tracking_invalid"))
         return
-    except NotAMerchant:
-        await message.reply_text(t(lang, "commerce.not_a_merchant"))
+    except NotAMerchant as exc:
+        await message.reply_text(t(lang, exc.message_key))
         return
     except OrderNotFound:
         await message.reply_text(

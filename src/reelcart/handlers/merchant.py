@@ -59,6 +59,7 @@ from reelcart.domain import (
     MerchantState,
     ModerationState,
     Money,
+    NotAMerchant,
     Pick,
     Product,
     ProductNotFound,
@@ -81,7 +82,6 @@ from reelcart.services.broadcast import MAX_ATTEMPTS, Pacer
 from reelcart.services.merchants import (
     MAX_DOWNLOAD_BYTES,
     InvalidInput,
-    NotAMerchant,
     parse_shop_name,
     parse_shop_url,
 )

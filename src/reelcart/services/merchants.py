@@ -23,10 +23,14 @@ from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import (
     CURRENCY_EXPONENTS,
+    ApplicationRejected,
+    ApplicationWaiting,
     Clip,
     Merchant,
     MerchantState,
+    MerchantSuspended,
     ModerationState,
+    NotAMerchant,
     Product,
     ProductStatus,
     ReelcartError,
@@ -57,24 +61,6 @@ class InvalidInput(ReelcartError):
         super().__init__(key)
         self.message_key = key
         self.params: dict[str, object] = params
-
-
-class NotAMerchant(ReelcartError):
-    """The user runs no approved shop (or it is suspended): merchant commands refuse."""
-
-    message_key = "merchant.not_merchant"
-
-
-class ApplicationWaiting(NotAMerchant):
-    message_key = "merchant.application_waiting"
-
-
-class ApplicationRejected(NotAMerchant):
-    message_key = "merchant.application_rejected"
-
-
-class MerchantSuspended(NotAMerchant):
-    message_key = "merchant.suspended"
 
 
 @dataclass(frozen=True)
@@ -195,6 +181,26 @@ def clip_looks_broken(clip: Clip) -> bool:
 # -- the service -------------------------------------------------------------------------
 
 
+def require_merchant(store: Store, user_id: int) -> Merchant:
+    """The user's approved, non-suspended shop; every merchant command asks this one question,
+    so /sales, /upload and the rest refuse in the same words.
+
+    Raises:
+        ApplicationWaiting, ApplicationRejected, MerchantSuspended, NotAMerchant.
+    """
+    merchant = store.merchant_of_user(user_id)
+    if merchant is not None:
+        return merchant
+    mine = backoffice.merchant_of_owner(store, user_id)
+    if mine is None:
+        raise NotAMerchant(user_id)
+    if mine.state is MerchantState.APPLIED:
+        raise ApplicationWaiting(user_id)
+    if mine.state is MerchantState.REJECTED:
+        raise ApplicationRejected(user_id)
+    raise MerchantSuspended(user_id)
+
+
 class MerchantService:
     """What merchants do from the chat, and what reelcart tells shoppers on their behalf."""
 
@@ -238,17 +244,7 @@ class MerchantService:
         Raises:
             ApplicationWaiting, ApplicationRejected, MerchantSuspended, NotAMerchant.
         """
-        merchant = await self.db.run(Store.merchant_of_user, user_id)
-        if merchant is not None:
-            return merchant
-        mine = await self.owned(user_id)
-        if mine is None:
-            raise NotAMerchant(user_id)
-        if mine.state is MerchantState.APPLIED:
-            raise ApplicationWaiting(user_id)
-        if mine.state is MerchantState.REJECTED:
-            raise ApplicationRejected(user_id)
-        raise MerchantSuspended(user_id)
+        return await self.db.run(require_merchant, user_id)
 
     async def apply(self, user_id: int, name: str, shop_url: str | None) -> Merchant:
         """Send an application. Raises AlreadyMerchant, NameTaken, InvalidInput."""

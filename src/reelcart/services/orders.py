@@ -66,6 +66,7 @@ from reelcart.domain import (
 )
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
+from reelcart.services.merchants import require_merchant
 from reelcart.services.signing import Signer
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,6 @@ class BasketFull(PaymentRejected):
     """No more of this product (``title``, ``stock``) or no more products fit."""
 
     message_key = "commerce.basket_full"
-
-
-class NotAMerchant(ReelcartError):
-    """A merchant command from someone who runs no (approved) shop."""
-
-    message_key = "commerce.not_a_merchant"
 
 
 class InvalidTracking(ReelcartError):
@@ -780,17 +775,13 @@ class OrderService:
         """The merchant this user runs, and its newest orders. Raises NotAMerchant."""
 
         def sales(store: Store) -> tuple[Merchant, list[Order]]:
-            merchant = store.merchant_of_user(user_id)
-            if merchant is None:
-                raise NotAMerchant()
+            merchant = require_merchant(store, user_id)
             return merchant, commerce.orders_of_merchant(store, merchant.id, limit)
 
         return await self.db.run(sales)
 
     def _merchant_order(self, store: Store, user_id: int, order_id: int) -> Order:
-        merchant = store.merchant_of_user(user_id)
-        if merchant is None:
-            raise NotAMerchant()
+        merchant = require_merchant(store, user_id)
         order = commerce.get_order(store, order_id)
         if order is None or order.merchant_id != merchant.id:
             raise OrderNotFound(order_id)
@@ -915,7 +906,6 @@ __all__ = [
     "Checkout",
     "CheckoutLine",
     "InvalidTracking",
-    "NotAMerchant",
     "OrderNotShippable",
     "OrderService",
     "Payment",
