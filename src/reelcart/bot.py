@@ -83,6 +83,34 @@ async def set_commands(application: ReelcartApplication) -> None:
     await handlers.admin.show_admin_menus(application)
 
 
+def webhook_sink(application: ReelcartApplication, stopping: asyncio.Event) -> web.UpdateSink:
+    """What the webhook endpoint does with an update's JSON: journal a payment, then queue
+    the update for the application.
+
+    Raises ``web.RetryLater`` once ``stopping`` is set or when the queue is full (Telegram
+    delivers it again later), ``web.UnusableUpdate`` for JSON python-telegram-bot cannot
+    read as an update (no delivery ever will). A failure to journal a payment propagates:
+    the webhook answers 500 and Telegram retries, so a payment is never confirmed unsaved.
+    """
+
+    async def accept(data: dict[str, Any]) -> None:
+        if stopping.is_set():
+            raise web.RetryLater("the bot is stopping")
+        # A payment is journaled before the webhook answers (that answer confirms it).
+        await journal_update(application, data)
+        try:
+            update = Update.de_json(data, application.bot)
+        except Exception as exc:  # whatever the library trips on in a malformed update
+            reason = f"python-telegram-bot cannot read it ({type(exc).__name__}: {exc})"
+            raise web.UnusableUpdate(reason) from exc
+        try:
+            application.update_queue.put_nowait(update)
+        except asyncio.QueueFull:
+            raise web.RetryLater("the update queue is full") from None
+
+    return accept
+
+
 async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Raises MissingToken without a token."""
     application = build_application(settings)
@@ -106,15 +134,10 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
             "products": shop.product_count(),
         }
 
-    async def accept(data: dict[str, Any]) -> None:
-        # A payment is journaled before the webhook answers (that answer confirms it).
-        await journal_update(application, data)
-        await application.update_queue.put(Update.de_json(data, application.bot))
-
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     http = web.make_app(
         health,
-        accept if webhook else None,
+        webhook_sink(application, stop) if webhook else None,
         secret if webhook else None,
         shop_links=shop.links.follow,
     )

@@ -4,6 +4,11 @@ tracked shop links ``/go/<token>``.
 It knows nothing of Telegram's types: the webhook route checks the secret header and hands
 the JSON update to a callback supplied by ``bot.py``; the shop-link route asks a callback
 where a token leads (it records the click) and redirects there.
+
+Telegram redelivers an update until the webhook answers 2xx, and holds the updates behind
+it meanwhile. So the webhook answers 200 for an update that can never be handled (the sink
+raises ``UnusableUpdate``: logged and dropped), and 503 only for "not now"
+(``RetryLater``: the bot is stopping, its queue is full), when a later delivery will work.
 """
 
 from __future__ import annotations
@@ -20,6 +25,15 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class UnusableUpdate(Exception):
+    """Raised by an update sink for an update that no retry will make usable."""
+
+
+class RetryLater(Exception):
+    """Raised by an update sink that cannot take an update now, but will later."""
+
 
 UpdateSink = Callable[[dict[str, Any]], Awaitable[None]]
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
@@ -38,7 +52,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def webhook(request: web.Request) -> web.Response:
-    """Accept an update from Telegram; 403 without the right secret, 400 for non-JSON."""
+    """Accept an update from Telegram; 403 without the right secret; 200 for an update
+    taken, or dropped as unusable (not JSON, not an update, unreadable); 503 (Telegram
+    retries) while it cannot be taken."""
     secret = request.app.get(SECRET)
     if secret is None:
         raise web.HTTPNotFound()
@@ -46,13 +62,23 @@ async def webhook(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given.encode(), secret.encode()):
         log.warning("webhook call with a wrong secret token from %s", request.remote)
         raise web.HTTPForbidden()
+    # Past the secret, the caller is Telegram: anything but 2xx would be sent again.
     try:
         update = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="not JSON") from None
+        log.warning("webhook: a body that is not JSON dropped")
+        return web.Response(text="dropped: not JSON")
     if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        raise web.HTTPBadRequest(text="not a Telegram update")
-    await request.app[SINK](update)
+        log.warning("webhook: JSON that is not a Telegram update dropped")
+        return web.Response(text="dropped: not a Telegram update")
+    try:
+        await request.app[SINK](update)
+    except UnusableUpdate as exc:
+        log.warning("webhook: update %s dropped: %s", update["update_id"], exc)
+        return web.Response(text="dropped")
+    except RetryLater as exc:
+        log.info("webhook: update %s refused for now: %s", update["update_id"], exc)
+        raise web.HTTPServiceUnavailable(text=str(exc), headers={"Retry-After": "5"}) from None
     return web.Response(text="ok")
 
 

@@ -6,11 +6,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import BadRequest
 
+from reelcart import web as reelcart_web
+from reelcart.bot import build_application, webhook_sink
+from reelcart.config import Settings
+from reelcart.handlers.context import ReelcartApplication
+from reelcart.launch import free_port
 from reelcart.sandbox import SandboxServer, SimulatedUser
 
 from .conftest import ALICE, RawApi
@@ -153,3 +159,109 @@ async def test_webhook_calls_answer_with_descriptions(raw: RawApi) -> None:
         "Webhook was deleted",
         "Webhook is already deleted",
     ]
+
+
+# -- reelcart's own webhook endpoint, fed by the sandbox --------------------------------
+
+BOT_SECRET = "reelcart-webhook-secret"
+
+
+class Endpoint:
+    """reelcart's webhook route with the bot's real sink. The application is not started:
+    the tests read what reaches its update queue."""
+
+    def __init__(self, application: ReelcartApplication) -> None:
+        self.application = application
+        self.stopping = asyncio.Event()
+        self.refusals = 0  # sink calls that raised RetryLater
+        self.refused = asyncio.Event()
+        self.url = ""
+        self._sink = webhook_sink(application, self.stopping)
+
+    async def sink(self, data: dict[str, Any]) -> None:
+        try:
+            await self._sink(data)
+        except reelcart_web.RetryLater:
+            self.refusals += 1
+            self.refused.set()
+            raise
+
+    async def next_text(self) -> str | None:
+        update = await asyncio.wait_for(self.application.update_queue.get(), 10)
+        assert isinstance(update, Update)
+        return update.message.text if update.message else None
+
+
+@pytest.fixture
+async def endpoint(server: SandboxServer) -> AsyncIterator[Endpoint]:
+    settings = Settings(bot_token=server.token, api_root=server.root_url)
+    served = Endpoint(build_application(settings))
+
+    async def health() -> dict[str, Any]:
+        return {}
+
+    app = reelcart_web.make_app(health, served.sink, BOT_SECRET)
+    port = free_port()
+    runner = await reelcart_web.start_server(app, "127.0.0.1", port)
+    served.url = f"http://127.0.0.1:{port}{reelcart_web.WEBHOOK_PATH}"
+    try:
+        yield served
+    finally:
+        await server.call("deleteWebhook")  # no more deliveries (and retries) to a closing app
+        await runner.cleanup()
+
+
+async def test_an_update_the_bot_cannot_read_is_dropped_not_redelivered_forever(
+    bot: Bot,
+    server: SandboxServer,
+    alice: SimulatedUser,
+    endpoint: Endpoint,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Valid JSON with an update_id, but python-telegram-bot cannot build an Update from it
+    # (a message without its date and chat).
+    bad_id = server.state.updates.push("message", {"message_id": 1, "text": "unreadable"})
+    await alice.send_text("after the bad one")
+    await bot.set_webhook(endpoint.url, secret_token=BOT_SECRET)
+
+    assert await endpoint.next_text() == "/start"
+    # The one behind it is not held up: the unreadable update was answered 200 and dropped.
+    assert await endpoint.next_text() == "after the bad one"
+    assert endpoint.application.update_queue.empty()
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 0
+    assert not info.last_error_message
+    assert f"update {bad_id} dropped" in caplog.text
+
+
+async def test_while_the_bot_stops_an_update_is_refused_for_telegram_to_retry(
+    bot: Bot, alice: SimulatedUser, endpoint: Endpoint
+) -> None:
+    endpoint.stopping.set()
+    await bot.set_webhook(endpoint.url, secret_token=BOT_SECRET)
+    # A second refusal is the sandbox's retry: the first failure is on record by then.
+    async with asyncio.timeout(10):
+        while endpoint.refusals < 2:
+            endpoint.refused.clear()
+            await endpoint.refused.wait()
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 503 Service Unavailable"
+    assert info.pending_update_count == 1
+    assert endpoint.application.update_queue.empty()
+
+    endpoint.stopping.clear()  # a bot that runs again gets it
+    assert await endpoint.next_text() == "/start"
+
+
+async def test_a_body_that_is_no_update_is_dropped_with_200_but_a_wrong_secret_is_403(
+    endpoint: Endpoint,
+) -> None:
+    good = {reelcart_web.SECRET_HEADER: BOT_SECRET, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        for body in (b"{not json", b'{"message": {}}', b"[1, 2]"):
+            async with session.post(endpoint.url, data=body, headers=good) as response:
+                assert response.status == 200, body
+        wrong = {**good, reelcart_web.SECRET_HEADER: "guess"}
+        async with session.post(endpoint.url, data=b'{"update_id": 1}', headers=wrong) as response:
+            assert response.status == 403
+    assert endpoint.application.update_queue.empty()
