@@ -23,6 +23,7 @@ from reelcart.domain import Clip
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
+from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
 
 CATALOG = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url
@@ -90,3 +91,16 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
         await asyncio.to_thread(shop.close)
+
+
+async def fence(shopper: SimulatedUser) -> None:
+    """Wait until every update this shopper sent before has been handled to the end."""
+    await shopper.send_command("/help")
+    await shopper.wait_for(lambda m: m.media_kind is None and not m.edited and "/feed" in m.text)
+
+
+def on_screen(shopper: SimulatedUser, message: BotMessage) -> BotMessage:
+    """The message as the shopper sees it now."""
+    stored = shopper.chat.find(message.message_id)
+    assert stored is not None
+    return BotMessage(stored.data)

@@ -12,8 +12,7 @@ import pytest_asyncio
 
 from reelcart.catalog.store import Store
 from reelcart.domain import Language
-from reelcart.sandbox import SimulatedUser
-from reelcart.sandbox.views import BotMessage
+from tests.handlers.conftest import fence, on_screen
 from tests.handlers.faulty_network import FaultyHarness, faulty_harness
 
 
@@ -21,19 +20,6 @@ from tests.handlers.faulty_network import FaultyHarness, faulty_harness
 async def harness(tmp_path: Path) -> AsyncIterator[FaultyHarness]:
     async with faulty_harness(tmp_path) as harness:
         yield harness
-
-
-async def fence(shopper: SimulatedUser) -> None:
-    """Wait until every update this shopper sent before has been handled to the end."""
-    await shopper.send_command("/help")
-    await shopper.wait_for(lambda m: m.media_kind is None and not m.edited and "/feed" in m.text)
-
-
-def on_screen(shopper: SimulatedUser, message: BotMessage) -> BotMessage:
-    """The message as the shopper sees it now."""
-    stored = shopper.chat.find(message.message_id)
-    assert stored is not None
-    return BotMessage(stored.data)
 
 
 def assert_quiet(harness: FaultyHarness, caplog: pytest.LogCaptureFixture) -> None:

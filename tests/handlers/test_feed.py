@@ -6,7 +6,7 @@ import asyncio
 
 from reelcart.catalog.store import Store
 from reelcart.sandbox.views import BotMessage
-from tests.handlers.conftest import Harness
+from tests.handlers.conftest import Harness, fence, on_screen
 
 CARD_EMOJI = ["❤️", "👎", "⏭", "🛒", "🔗", "💡", "↗️"]
 
@@ -64,38 +64,43 @@ async def test_a_card_is_one_clip_with_the_seven_buttons_in_order(harness: Harne
     assert share["switch_inline_query"].startswith("p_")
 
 
+class ManualClock:
+    """The feed's clock, moved by the test: dwell times come out exact, no waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_swipes_edit_the_same_message_and_record_dwell(harness: Harness) -> None:
+    clock = ManualClock()
+    harness.shop.feed.clock = clock
     shopper, card = await first_card(harness)
-    # The clock starts once the bot has recorded the card as on screen: wait for that
-    # (a loaded machine may record it a little after the shopper sees it), then dwell.
-    for _ in range(100):
-        on_screen = harness.shop.db.call(
-            lambda store: store.db.execute(
-                "SELECT message_id FROM cards WHERE user_id = ? ORDER BY id DESC LIMIT 1",
-                [shopper.id],
-            ).fetchone()[0]
-        )
-        if on_screen == card.message_id:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)
+    await fence(shopper)  # the card is recorded as on screen: its dwell counts from now
+    clock.now += 0.375  # a power-of-two fraction: exact in binary, so exactly 375 ms
     answer = await shopper.press(card, "❤️")
     assert answer.text == "❤️ Saved to your likes"
     swapped = await shopper.wait_for(lambda m: m.message_id == card.message_id and m.edited)
     assert swapped.text != card.text
     assert len([m for m in shopper.messages if m.media_kind]) == 1  # no flood of messages
+    await fence(shopper)
     [(_product_id, dwell_ms)] = events(harness, shopper.id, "like")
-    assert dwell_ms >= 300
+    assert dwell_ms == 375
     # Cards swapped in place keep their own clock: dwell counts from the swap.
-    for emoji, kind, reply in [("👎", "dislike", "👎 Got it: fewer like this"), ("⏭", "skip", "⏭")]:
-        current = shopper.last_message
-        assert current is not None
-        await asyncio.sleep(0.2)
+    for emoji, kind, reply, watched in [
+        ("👎", "dislike", "👎 Got it: fewer like this", 2.5),
+        ("⏭", "skip", "⏭", 0.25),
+    ]:
+        current = on_screen(shopper, card)
+        clock.now += watched
         answer = await shopper.press(current, emoji)
         assert answer.text == reply
         await shopper.wait_for(lambda m: m.message_id == card.message_id and m.edited)
+        await fence(shopper)
         [(_product_id, dwell_ms)] = events(harness, shopper.id, kind)
-        assert 200 <= dwell_ms < 5000
+        assert dwell_ms == int(watched * 1000)
 
 
 async def test_a_button_pressed_twice_counts_once(harness: Harness) -> None:

@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from reelcart.sandbox import SimulatedUser
 from reelcart.sandbox.views import BotMessage
+from tests.handlers.conftest import fence, on_screen
 from tests.handlers.faulty_network import FaultyHarness, faulty_harness
 
 LIKED = "❤️ Saved to your likes"
@@ -40,19 +41,6 @@ async def first_card(harness: FaultyHarness) -> tuple[SimulatedUser, BotMessage]
     await shopper.send_command("/feed")
     card = await shopper.wait_for(lambda m: m.media_kind is not None)
     return shopper, card
-
-
-async def fence(shopper: SimulatedUser) -> None:
-    """Wait until every update this shopper sent before has been handled to the end."""
-    await shopper.send_command("/help")
-    await shopper.wait_for(lambda m: m.media_kind is None and not m.edited and "/feed" in m.text)
-
-
-def on_screen(shopper: SimulatedUser, message: BotMessage) -> BotMessage:
-    """The message as the shopper sees it now."""
-    stored = shopper.chat.find(message.message_id)
-    assert stored is not None
-    return BotMessage(stored.data)
 
 
 def swapped_into(card: BotMessage) -> Callable[[BotMessage], bool]:

@@ -84,7 +84,7 @@ def test_likes_respect_unlikes_newest_first(store: Store) -> None:
 
 
 def test_a_card_is_answered_only_once(store: Store) -> None:
-    card_id = store.create_card(5, Pick(1, ReasonKind.POPULAR))
+    card_id = store.create_card(5, Pick(1, ReasonKind.POPULAR), 1000.0)
     assert store.answer_card(card_id) is True
     assert store.answer_card(card_id) is False
 

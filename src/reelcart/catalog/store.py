@@ -370,10 +370,12 @@ class Store:
         self,
         user_id: int,
         pick: Pick,
+        shown_at: float,
         chat_id: int | None = None,
         message_id: int | None = None,
     ) -> int:
-        """A new card row (plain SQL, as ``add_event``: one per swipe)."""
+        """A new card row (plain SQL, as ``add_event``: one per swipe); ``shown_at`` is when
+        its dwell time starts, by the feed's clock."""
         cursor = self.db.execute(
             "INSERT INTO cards (user_id, product_id, reason, because_product_id, "
             "because_interest, chat_id, message_id, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -385,7 +387,7 @@ class Store:
                 pick.because_interest,
                 chat_id,
                 message_id,
-                time.time(),
+                shown_at,
             ],
         )
         assert cursor.lastrowid is not None
@@ -403,10 +405,13 @@ class Store:
             because_interest=card["because_interest"],
         )
 
-    def set_card_message(self, card_id: int, chat_id: int, message_id: int) -> None:
+    def set_card_message(
+        self, card_id: int, chat_id: int, message_id: int, shown_at: float
+    ) -> None:
+        """The card went into this message at ``shown_at`` (the feed's clock)."""
         self.db.execute(
             "UPDATE cards SET chat_id = ?, message_id = ?, shown_at = ? WHERE id = ?",
-            [chat_id, message_id, time.time(), card_id],
+            [chat_id, message_id, shown_at, card_id],
         )
 
     def answer_card(self, card_id: int) -> bool:

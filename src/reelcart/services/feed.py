@@ -226,7 +226,7 @@ class FeedService:
     async def _store_card(
         self, user_id: int, pick: Pick, on_screen: tuple[int, int] | None
     ) -> FeedCard:
-        return await self.db.run(_create_card, user_id, pick, on_screen)
+        return await self.db.run(_create_card, user_id, pick, self.clock(), on_screen)
 
     async def card_shown(self, card_id: int, chat_id: int, message_id: int) -> None:
         """The card is on screen now: dwell time counts from here.
@@ -235,7 +235,7 @@ class FeedService:
         on Telegram's servers needs no call: it was stored with that message, and its clock
         started when it was picked, a few milliseconds earlier.
         """
-        await self.db.run(Store.set_card_message, card_id, chat_id, message_id)
+        await self.db.run(Store.set_card_message, card_id, chat_id, message_id, self.clock())
 
     async def clip_uploaded(self, clip: Clip, file_id: str) -> None:
         """Cache Telegram's file_id so the clip is never uploaded twice."""
@@ -344,7 +344,7 @@ def _swipe(
     pick = ranking.call(_pick_and_count, reaction, user_id, now)
     if pick is None:
         return reaction, None
-    return reaction, _create_card(store, user_id, pick, on_screen)
+    return reaction, _create_card(store, user_id, pick, now, on_screen)
 
 
 def _pick_and_count(
@@ -361,7 +361,11 @@ def _pick_and_count(
 
 
 def _create_card(
-    store: Store, user_id: int, pick: Pick, on_screen: tuple[int, int] | None = None
+    store: Store,
+    user_id: int,
+    pick: Pick,
+    now: float,
+    on_screen: tuple[int, int] | None = None,
 ) -> FeedCard:
     """On the DB thread: load the product, create the card row (with ``on_screen``, the
     message it goes into, if known), log the impression."""
@@ -372,8 +376,8 @@ def _create_card(
     # The card and its impression go together, so the event log always explains every card.
     with store.db.atomic():
         chat_id, message_id = on_screen if on_screen else (None, None)
-        card_id = store.create_card(user_id, pick, chat_id, message_id)
-        impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=time.time())
+        card_id = store.create_card(user_id, pick, now, chat_id, message_id)
+        impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=now)
         store.add_event(impression, card_id)
     return _feed_card(store, card_id, product, clip, pick, message_id)
 
