@@ -337,6 +337,26 @@ class Store:
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
+    def add_shop_click(self, reaction: Reaction, window: float) -> bool:
+        """Record a shop click unless the same shopper's click on the same product was
+        recorded less than ``window`` seconds before it; returns whether it was recorded.
+        (Check and insert are one call on the database thread, so two at once count once.)
+        """
+        recent = self.db.execute(
+            "SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND product_id = ? "
+            "AND at > ? LIMIT 1",
+            [
+                reaction.user_id,
+                EventKind.SHOP_CLICK.value,
+                reaction.product_id,
+                reaction.at - window,
+            ],
+        ).fetchone()
+        if recent is not None:
+            return False
+        self.add_event(reaction)
+        return True
+
     def iter_events(self, batch: int = 10_000) -> Iterator[Reaction]:
         """The whole log in order, to rebuild the ranking's state on start."""
         last = 0

@@ -5,6 +5,12 @@ all in base 36, and a signature over them: ``<product>.<user>.<issued>.<signatur
 45 URL-safe characters). A token that does not verify is answered 404 and counts nothing.
 Without ``REELCART_PUBLIC_URL`` there is no public address to send people to, so the 🔗
 button links straight to the shop and clicks are not counted.
+
+A click counts once per shopper, product and hour: following a link records a
+``shop_click`` unless that shopper's click on that product was counted less than an hour
+(``CLICK_WINDOW_S``) before, whichever token it came through. A replayed, reloaded or
+double-tapped link still redirects every time; it just does not inflate the merchant's
+clicks or the shopper's taste.
 """
 
 from __future__ import annotations
@@ -14,15 +20,19 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reelcart.domain import EventKind, Product, ProductNotFound
+from reelcart.catalog.store import Store
+from reelcart.domain import EventKind, Product, ProductNotFound, Reaction
 from reelcart.services.feed import FeedService
 from reelcart.services.signing import Signer
 
 log = logging.getLogger(__name__)
 
 GO_PATH = "/go/"
+#: A shopper's clicks on one product count once in this many seconds.
+CLICK_WINDOW_S = 3600.0
 _PART = r"[0-9a-z]{1,13}"
 _TOKEN = re.compile(rf"^({_PART})\.({_PART})\.({_PART})\.([A-Za-z0-9_-]{{22}})$")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -104,7 +114,8 @@ class ShopLinks:
         return f"{self.public_url}{GO_PATH}{self.token(product.id, user_id)}"
 
     async def follow(self, token: str, count: bool = True) -> str | None:
-        """Where a tracked link leads (with UTM parameters), recording the shop click.
+        """Where a tracked link leads (with UTM parameters), recording the shop click if
+        ``count`` and none of this shopper's on this product counted in the last hour.
 
         None (and nothing recorded) for a tampered token or a product with no shop.
         """
@@ -119,5 +130,12 @@ class ShopLinks:
         if not product.shop_url:
             return None
         if count:
-            await self.feed.record(link.user_id, product.id, EventKind.SHOP_CLICK)
+            click = Reaction(link.user_id, product.id, EventKind.SHOP_CLICK, at=self.clock())
+            if await self.feed.db.run(Store.add_shop_click, click, CLICK_WINDOW_S):
+                await self.feed.ranking.run(_observe, click)
         return with_utm(product.shop_url, product.merchant_name, product.sku)
+
+
+def _observe(recommender: Any, reaction: Reaction) -> None:
+    """On the ranking thread: the feed learns from a counted click."""
+    recommender.observe(reaction)
