@@ -595,7 +595,18 @@ async def test_shoppers_who_liked_a_sold_out_product_are_told_once_when_it_is_ba
     await other_fan.wait_for(text_has("Back in stock"), timeout=15)
     await set_stock("7")  # more stock is not "back in stock" again
     assert shop.value("SELECT count(*) FROM restocks WHERE product_id = ?", product_id) == 1
-    await asyncio.sleep(0.5)  # time enough for a (wrong) second round of alerts to be sent
+    # Wait on recorded state, not time: every alert of this restock settled (a message is
+    # marked sent only after Telegram took it), and no restock of it left unhandled.
+    unsettled = (
+        "SELECT (SELECT count(*) FROM restock_alerts WHERE product_id = ? "
+        "AND state IN ('pending', 'sending')) + (SELECT count(*) FROM restocks "
+        "WHERE product_id = ? AND handled_at IS NULL)"
+    )
+    for _ in range(300):
+        if not shop.value(unsettled, product_id, product_id):
+            break
+        await asyncio.sleep(0.05)
+    assert shop.value(unsettled, product_id, product_id) == 0
     everyone = [fan, other_fan, stranger]
     told = [sum("Back in stock" in m.text for m in user.messages) for user in everyone]
     assert told == [1, 1, 0]
