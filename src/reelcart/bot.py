@@ -20,7 +20,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from reelcart import handlers, web
 from reelcart.config import Settings
 from reelcart.domain import Language
-from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartContext
+from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
 from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
 from reelcart.handlers.transport import AiohttpRequest
 from reelcart.i18n import t
@@ -56,14 +56,18 @@ def build_application(settings: Settings) -> ReelcartApplication:
     journal = PaymentJournalRequest.for_polling(read_timeout=35)
     application: ReelcartApplication = (
         ApplicationBuilder()
-        .token(settings.bot_token)
-        .base_url(f"{settings.api_root}/bot")
-        .base_file_url(f"{settings.api_root}/file/bot")
+        .bot(
+            ReelcartBot(
+                settings.bot_token,
+                base_url=f"{settings.api_root}/bot",
+                base_file_url=f"{settings.api_root}/file/bot",
+                request=AiohttpRequest(connections=32),
+                get_updates_request=journal,
+                rate_limiter=_rate_limiter(settings.send_rate),
+            )
+        )
         .context_types(context_types)
         .concurrent_updates(64)
-        .rate_limiter(_rate_limiter(settings.send_rate))
-        .request(AiohttpRequest(connections=32))
-        .get_updates_request(journal)
         .build()
     )
     journal.bind(application)

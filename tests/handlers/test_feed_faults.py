@@ -128,3 +128,26 @@ async def test_a_swipe_whose_toast_failed_gets_no_error_alert(harness: FaultyHar
     finally:
         tap.cancel()
     assert len(events(harness, shopper.id, "like")) == 1
+
+
+async def test_a_tap_any_handler_answered_is_never_answered_again(
+    harness: FaultyHarness,
+) -> None:
+    # 🛒 answers its tap itself, after sending the invoice; that answer meets a 502, and the
+    # error the handler then raises must not make the error handler answer a second time.
+    shopper = harness.user()
+    book = harness.shop.db.call(
+        lambda store: store.db.execute("SELECT id FROM products WHERE sku = 'B1'").fetchone()[0]
+    )
+    await shopper.send_command("/start", f"p_{book}")  # an e-book: an invoice in Stars
+    card = await shopper.wait_for(lambda m: m.media_kind is not None)
+    harness.network.break_next("answerCallbackQuery", "bad_gateway")
+    mark = len(harness.network.exchanges)
+    tap = asyncio.create_task(shopper.press(card, "🛒"))
+    try:
+        await shopper.wait_for(lambda m: m.invoice is not None)
+        await fence(shopper)
+        answers = [e for e in harness.network.exchanges[mark:] if e.method == "answerCallbackQuery"]
+        assert [e.status for e in answers] == [502]
+    finally:
+        tap.cancel()

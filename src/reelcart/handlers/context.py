@@ -49,6 +49,32 @@ class AnsweredQueries:
         return query_id in self._ids
 
 
+class ReelcartBot(ExtBot[None]):
+    """The bot, answering each tap at most once whichever handler answers it: Telegram
+    refuses a second answer, and the error handler must not show an alert for a tap whose
+    toast already went (or may have gone) out."""
+
+    __slots__ = ("answered",)
+
+    answered: AnsweredQueries
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The base class freezes its attributes at the end of __init__; this slot is ours.
+        object.__setattr__(self, "answered", AnsweredQueries())
+
+    async def answer_callback_query(
+        self, callback_query_id: str, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Answer the tap, or do nothing (and say True) if it was answered already. It counts
+        as answered as soon as the answer is sent, whatever comes of it: a timeout may hide
+        an answer Telegram took."""
+        if not self.answered.add(callback_query_id):
+            log.debug("callback query %s was answered already", callback_query_id)
+            return True
+        return await super().answer_callback_query(callback_query_id, *args, **kwargs)
+
+
 class BotData:
     """What the whole application shares: the shop, set once at start-up, and one lock per
     person for the handlers that must take that person's taps in the order they came
@@ -57,10 +83,9 @@ class BotData:
     def __init__(self) -> None:
         self.shop: Shop | None = None
         self.turns: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.answered = AnsweredQueries()
 
 
-class ReelcartContext(CallbackContext[ExtBot[Any], dict, dict, BotData]):
+class ReelcartContext(CallbackContext[ReelcartBot, dict, dict, BotData]):
     """The context every reelcart handler receives."""
 
     @property
@@ -71,7 +96,7 @@ class ReelcartContext(CallbackContext[ExtBot[Any], dict, dict, BotData]):
         return shop
 
 
-ReelcartApplication = Application[ExtBot[Any], ReelcartContext, dict, dict, BotData, Any]
+ReelcartApplication = Application[ReelcartBot, ReelcartContext, dict, dict, BotData, Any]
 
 
 async def shopper(update: Update, context: ReelcartContext) -> User:
@@ -103,7 +128,7 @@ async def answer_query(
     a second one. A failed answer is logged, not raised, so the work the tap asked for goes
     on (the answer is a toast; the work is what the shopper wanted).
     """
-    if not context.bot_data.answered.add(query.id):
+    if was_answered(context, query):
         return False
     try:
         await query.answer(text, show_alert=show_alert)
@@ -113,8 +138,8 @@ async def answer_query(
 
 
 def was_answered(context: ReelcartContext, query: CallbackQuery) -> bool:
-    """Whether ``answer_query`` already answered this tap."""
-    return query.id in context.bot_data.answered
+    """Whether this tap was answered already (by any handler)."""
+    return query.id in context.bot.answered
 
 
 def is_transient(error: BaseException) -> bool:
