@@ -25,12 +25,16 @@ Deviations from Telegram (everything else aims to match Bot API 9.x exactly):
   sandbox's own wording; the common errors use Telegram's exact text.
 * Flood limits are explicit token buckets (:class:`SandboxLimits`), Telegram's are not
   published; ``limits=None`` turns them off.
+* Faults happen only when asked for: ``SandboxServer(faults=FaultPlan(...))`` makes a
+  seeded share of calls answer 429, 500 or 502, answer too late, or drop the connection
+  before or after carrying the call out (:mod:`reelcart.sandbox.faults`).
 * Methods outside the implemented set answer 400 ``method X is not supported by the
   sandbox`` rather than pretending to work.
 """
 
 from reelcart.sandbox.client import SimulatedUser
 from reelcart.sandbox.errors import BotApiError
+from reelcart.sandbox.faults import FaultInjector, FaultKind, FaultPlan
 from reelcart.sandbox.limits import QueryDeadlines, SandboxLimits
 from reelcart.sandbox.server import SandboxServer
 from reelcart.sandbox.views import BotMessage, CallbackAnswer, InlineAnswer, PaymentResult
@@ -39,6 +43,9 @@ __all__ = [
     "BotApiError",
     "BotMessage",
     "CallbackAnswer",
+    "FaultInjector",
+    "FaultKind",
+    "FaultPlan",
     "InlineAnswer",
     "PaymentResult",
     "QueryDeadlines",

@@ -24,6 +24,7 @@ from aiohttp import web
 from reelcart.sandbox import methods as _methods  # noqa: F401  (registers the handlers)
 from reelcart.sandbox.dispatch import METHODS, Call, Described
 from reelcart.sandbox.errors import BotApiError
+from reelcart.sandbox.faults import FaultInjector, FaultPlan, fault_target
 from reelcart.sandbox.files import MAX_UPLOAD_BYTES, Upload
 from reelcart.sandbox.limits import QueryDeadlines, SandboxLimits
 from reelcart.sandbox.state import SandboxState
@@ -50,6 +51,8 @@ class SandboxServer:
     ``limits=None`` switches flood control off (for throughput benchmarks).
     ``strict=False`` skips validating parameters against aiogram's models, which saves
     the seconds their import costs (the handlers' own Telegram checks still apply).
+    ``faults`` makes a share of the bot's calls fail (see :mod:`reelcart.sandbox.faults`);
+    switch them on and off at run time with ``server.faults.enabled``.
     Use as ``async with SandboxServer() as server:`` or call :meth:`start` / :meth:`stop`.
     """
 
@@ -60,9 +63,11 @@ class SandboxServer:
         deadlines: QueryDeadlines = QueryDeadlines(),  # noqa: B008
         webhook_backoff: tuple[float, float] = (0.05, 2.0),
         strict: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.state = SandboxState(limits, deadlines)
         self.strict = strict
+        self.faults = FaultInjector(faults) if faults is not None else FaultInjector()
         self._webhook_backoff = webhook_backoff
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -206,24 +211,44 @@ class SandboxServer:
             raise BotApiError.unauthorized()
         raise BotApiError.not_found()
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         try:
             self._check_token(request.match_info["token"])
             if method.lower() not in METHODS and (not self.strict or method_model(method) is None):
                 raise BotApiError.not_found()
             raw, uploads = await _read_params(request)
+        except BotApiError as exc:
+            return _error_response(method, exc)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(method, BotApiError(413, "Request Entity Too Large"))
+        except Exception:
+            logger.exception("sandbox failed while reading %s", method)
+            return _error_response(method, BotApiError(500, "Internal Server Error"))
+
+        async def answer() -> web.Response:
+            return await self._answer(method, raw, uploads)
+
+        fault = self.faults.draw(method, fault_target(raw, self._query_user))
+        if fault is None:
+            return await answer()
+        return await self.faults.respond(fault, request, answer)
+
+    def _query_user(self, query_id: str) -> int | None:
+        query = self.state.queries.get(query_id)
+        return query.user_id if query is not None else None
+
+    async def _answer(
+        self, method: str, raw: dict[str, Any], uploads: dict[str, Upload]
+    ) -> web.Response:
+        """Carry one call out and build Telegram's response to it."""
+        try:
             result = await self.execute(method, raw, uploads)
         except BotApiError as exc:
-            logger.debug("%s -> %s %s", method, exc.error_code, exc.description)
-            return web.json_response(exc.to_json(), status=exc.error_code)
-        except web.HTTPRequestEntityTooLarge:
-            error = BotApiError(413, "Request Entity Too Large")
-            return web.json_response(error.to_json(), status=413)
+            return _error_response(method, exc)
         except Exception:
             logger.exception("sandbox failed while handling %s", method)
-            error = BotApiError(500, "Internal Server Error")
-            return web.json_response(error.to_json(), status=500)
+            return _error_response(method, BotApiError(500, "Internal Server Error"))
         body: dict[str, Any] = {"ok": True}
         if isinstance(result, Described):
             body["result"] = result.result
@@ -267,6 +292,11 @@ class SandboxServer:
                 return data, resp.content_type, name
         except (aiohttp.ClientError, TimeoutError):
             raise BotApiError.bad_request("failed to get HTTP URL content") from None
+
+
+def _error_response(method: str, error: BotApiError) -> web.Response:
+    logger.debug("%s -> %s %s", method, error.error_code, error.description)
+    return web.json_response(error.to_json(), status=error.error_code)
 
 
 def _chat_key(chat_id: Any) -> int | None:
