@@ -1,8 +1,10 @@
 """Builds the python-telegram-bot Application and runs it (polling or webhook).
 
-``serve`` is what ``reelcart run`` calls: it opens the shop, starts the HTTP server, talks
-to Telegram (or any Bot API base, such as the sandbox) and stops gracefully on SIGINT or
-SIGTERM, finishing every update in flight before the database closes.
+``serve`` is what ``reelcart run`` calls: it checks the token with the Bot API, opens the
+shop, starts the HTTP server, talks to Telegram (or any Bot API base, such as the sandbox)
+and stops gracefully on SIGINT or SIGTERM, finishing every update in flight before the
+database closes. What an operator can get wrong (the token, the API base, the port, the
+model, the webhook URL) stops it with a ``ConfigError`` that says so in one line.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ import time
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from reelcart import handlers, web
-from reelcart.config import Settings
+from reelcart.config import ConfigError, Settings
 from reelcart.domain import Language
 from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
 from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
 from reelcart.handlers.transport import AiohttpRequest
 from reelcart.i18n import t
+from reelcart.services.opening import open_shop
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,8 @@ COMMANDS = (
 )  # fmt: skip
 
 
-class MissingToken(RuntimeError):
-    """``reelcart run`` needs REELCART_BOT_TOKEN."""
+class MissingToken(ConfigError):
+    """``reelcart run`` needs REELCART_BOT_TOKEN (and REELCART_PUBLIC_URL with --webhook)."""
 
 
 def _rate_limiter(send_rate: float) -> AIORateLimiter:
@@ -115,8 +119,43 @@ def webhook_sink(application: ReelcartApplication, stopping: asyncio.Event) -> w
     return accept
 
 
+async def connect(application: ReelcartApplication, settings: Settings) -> None:
+    """Initialize the application: ``getMe`` checks the token and the Bot API base.
+
+    Raises ConfigError (naming the variable, never showing the token) if the Bot API
+    refuses the token, cannot be reached or answers with an error.
+    """
+    try:
+        await application.initialize()
+    except TelegramError as exc:
+        await application.bot.shutdown()  # its connections were opened before getMe
+        if isinstance(exc, InvalidToken):
+            problem = (
+                f"REELCART_BOT_TOKEN: the Bot API at {settings.api_root} refused the token "
+                "(copy it again from @BotFather)"
+            )
+        elif isinstance(exc, NetworkError):
+            problem = (
+                f"REELCART_API_BASE: no answer from the Bot API at {settings.api_root} "
+                f"({exc.message})"
+            )
+        else:
+            problem = (
+                f"REELCART_API_BASE: the Bot API at {settings.api_root} answered getMe with "
+                f"an error ({exc.message})"
+            )
+        if settings.bot_token:
+            problem = problem.replace(settings.bot_token, "<token>")
+        raise ConfigError(problem) from None
+
+
 async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None = None) -> None:
-    """Run the bot until SIGINT/SIGTERM. Raises MissingToken without a token."""
+    """Run the bot until SIGINT/SIGTERM.
+
+    Raises MissingToken without a token (or without a public URL for ``webhook``), and
+    ConfigError for a token the Bot API refuses, an API base that does not answer, a model
+    that does not load, an HTTP port that is taken or a webhook URL Telegram refuses.
+    """
     application = build_application(settings)
     if webhook and not settings.public_url:
         raise MissingToken("webhook mode needs REELCART_PUBLIC_URL")
@@ -125,8 +164,14 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    if shop is None:
-        shop = await asyncio.to_thread(Shop.open, settings)
+    # The token first: a typo should not wait for the model to load.
+    await connect(application, settings)
+    try:
+        if shop is None:
+            shop = await asyncio.to_thread(open_shop, settings)
+    except BaseException:
+        await application.shutdown()
+        raise
     application.bot_data.shop = shop
     started = time.time()
 
@@ -145,25 +190,47 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
         secret if webhook else None,
         shop_links=shop.links.follow,
     )
+    ran = False
     try:
-        async with application:
+        async with application:  # initialized already; shut down on the way out
             await set_commands(application)
-            runner = await web.start_server(http, settings.http_host, settings.http_port)
+            try:
+                runner = await web.start_server(http, settings.http_host, settings.http_port)
+            except OSError as exc:
+                where = f"{settings.http_host}:{settings.http_port}"
+                raise ConfigError(
+                    f"REELCART_HTTP_PORT: cannot serve HTTP on {where} ({exc.strerror or exc})"
+                ) from None
             try:
                 if webhook:
                     url = f"{settings.public_url}{web.WEBHOOK_PATH}"
-                    await application.bot.set_webhook(
-                        url, secret_token=secret, allowed_updates=Update.ALL_TYPES
-                    )
-                    log.info("webhook set to %s", url)
+                    try:
+                        await application.bot.set_webhook(
+                            url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+                        )
+                    except TelegramError as exc:
+                        raise ConfigError(
+                            f"REELCART_PUBLIC_URL: the Bot API refused the webhook {url} "
+                            f"({exc.message})"
+                        ) from None
+                    mode = f"webhook at {url}"
                 else:
                     await application.bot.delete_webhook()
                     assert application.updater is not None
                     await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                    mode = "long polling"
                 await application.start()
-                log.info("reelcart is running as @%s", application.bot.username)
+                ran = True
+                log.info(
+                    "reelcart is running as @%s (%s; HTTP on %s:%s; %d products)",
+                    application.bot.username,
+                    mode,
+                    settings.http_host,
+                    settings.http_port,
+                    shop.product_count(),
+                )
                 await stop.wait()
-                log.info("stopping: finishing updates in flight")
+                log.debug("stopping: finishing updates in flight")
                 if not webhook and application.updater is not None:
                     await application.updater.stop()
             finally:
@@ -173,4 +240,5 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
                     await application.stop()
     finally:
         await asyncio.to_thread(shop.close)
-        log.info("reelcart stopped")
+        if ran:
+            log.info("reelcart stopped")

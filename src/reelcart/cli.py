@@ -1,6 +1,9 @@
 """The ``reelcart`` command: a thin layer over the library.
 
-Settings are read from the environment here, once, and passed down.
+Settings are read from the environment here, once, and passed down. Logging is set up
+here too (``logging_config``: library chatter quieted, secrets redacted). A usage or
+configuration error (a bad flag or variable, a token the Bot API refuses, a model that
+does not load) is one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from reelcart.config import ConfigError, Settings
 from reelcart.domain import Language
+from reelcart.logging_config import configure_logging
 
 log = logging.getLogger("reelcart")
 
@@ -121,20 +126,36 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    redactor = configure_logging(args.verbose)
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"reelcart: {exc}", file=sys.stderr)
         return 2
+    if args.command == "run" and not settings.webhook_secret:
+        # Chosen here, not in serve, so the log redacts it like the other secrets.
+        settings = settings.with_overrides(webhook_secret=secrets.token_urlsafe(32))
+    redactor.add(
+        settings.bot_token,
+        settings.payment_provider_token,
+        settings.webhook_secret,
+        settings.secret,
+    )
     if args.command == "run":
         return _run(settings, args.webhook)
     if args.command == "import":
+        problem = _import_usage_problem(args.merchant, args.clips)
+        if problem:
+            print(f"reelcart import: {problem}", file=sys.stderr)
+            return 2
         language = Language(args.lang) if args.lang else _terminal_language()
-        return _import(settings, args.file, args.merchant, args.errors_csv, args.clips, language)
+        try:
+            return _import(
+                settings, args.file, args.merchant, args.errors_csv, args.clips, language
+            )
+        except ConfigError as exc:
+            print(f"reelcart import: {exc}", file=sys.stderr)
+            return 2
     if args.command == "eval":
         return _evaluate(settings, args.data, args.protocols.upper(), args.check)
     if args.command == "simulate":
@@ -196,12 +217,12 @@ def _simulate(shoppers: int, swipes: int, seed: int, check: bool) -> int:
 
 
 def _run(settings: Settings, webhook: bool) -> int:
-    from reelcart.bot import MissingToken, serve
+    from reelcart.bot import serve
 
-    log.info("starting with %r", settings)
+    log.debug("starting with %r", settings)
     try:
         asyncio.run(serve(settings, webhook=webhook))
-    except MissingToken as exc:
+    except ConfigError as exc:  # MissingToken too
         print(f"reelcart run: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -214,6 +235,15 @@ def _terminal_language() -> Language:
         if value:
             return Language.FR if value.lower().startswith("fr") else Language.EN
     return Language.EN
+
+
+def _import_usage_problem(merchant: str, clips: Path | None) -> str | None:
+    """What is wrong with ``reelcart import``'s flags, checked before the model loads."""
+    if not merchant.strip():
+        return "--merchant needs the merchant's name"
+    if clips is not None and not clips.is_dir():
+        return f"--clips {clips}: no such folder"
+    return None
 
 
 def _import(
@@ -234,10 +264,10 @@ def _import(
         row_place,
         row_reason,
     )
-    from reelcart.services.shop import Shop
+    from reelcart.services.opening import open_shop
 
     logging.getLogger("reelcart").setLevel(logging.WARNING)
-    shop = Shop.open(settings)
+    shop = open_shop(settings)
     bar = ProgressBar()
     try:
         report = shop.import_file(path, merchant, progress=bar)

@@ -92,6 +92,16 @@ class Settings:
         if public_url and not public_url.startswith(("https://", "http://")):
             raise ConfigError("REELCART_PUBLIC_URL must start with https://")
 
+        # A name is looked up in the local cache when the model loads; a path can be checked
+        # now, before anything slow starts.
+        model = get("REELCART_MODEL")
+        is_path = (model or "").startswith(("/", "./", "../", "~"))
+        if model and is_path and not Path(model).expanduser().is_dir():
+            raise ConfigError(
+                f"REELCART_MODEL: {model} is not a folder (give the folder of a "
+                "sentence-transformers model, or leave it unset for the packaged one)"
+            )
+
         # Fault injection for the crash-recovery tests only (see the README).
         test_crash = get("REELCART_TEST_CRASH")
         if test_crash is not None and test_crash not in TEST_CRASH_POINTS:
@@ -108,7 +118,7 @@ class Settings:
             public_url=public_url.rstrip("/") if public_url else None,
             http_host=get("REELCART_HTTP_HOST") or "0.0.0.0",
             http_port=int(port_text),
-            model=get("REELCART_MODEL"),
+            model=model,
             discovery_rate=rate,
             send_rate=send_rate,
             webhook_secret=get("REELCART_WEBHOOK_SECRET"),

@@ -123,5 +123,5 @@ async def start_server(app: web.Application, host: str, port: int) -> web.AppRun
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    log.info("HTTP server listening on %s:%s", host, port)
+    log.debug("HTTP server listening on %s:%s", host, port)
     return runner

@@ -104,3 +104,55 @@ def test_run_without_a_token_explains_what_to_do(
     monkeypatch.setenv("REELCART_DB", str(tmp_path / "x.db"))
     assert main(["run"]) == 2
     assert "REELCART_BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_import_without_a_merchant_name_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    source = str(demo_data.catalog_path())
+    assert main(["import", source, "--merchant", " "]) == 2
+    assert capsys.readouterr().err == "reelcart import: --merchant needs the merchant's name\n"
+    assert not (tmp_path / "shop.db").exists()  # checked before anything opened
+
+
+def test_import_with_a_missing_clips_folder_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    source = str(demo_data.catalog_path())
+    missing = tmp_path / "no-clips-here"
+    assert main(["import", source, "--merchant", "Acme", "--clips", str(missing)]) == 2
+    assert capsys.readouterr().err == f"reelcart import: --clips {missing}: no such folder\n"
+    assert not (tmp_path / "shop.db").exists()
+
+
+@pytest.mark.parametrize("command", [["run"], ["import", "catalog.csv", "--merchant", "Acme"]])
+def test_a_model_path_that_is_not_a_folder_is_a_configuration_error(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    monkeypatch.setenv("REELCART_BOT_TOKEN", "123456:not-used-the-model-is-checked-first")
+    monkeypatch.setenv("REELCART_MODEL", "/nonexistent")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reelcart: REELCART_MODEL: /nonexistent is not a folder")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.model
+def test_a_model_that_does_not_load_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    not_a_model = tmp_path / "model"
+    not_a_model.mkdir()
+    monkeypatch.setenv("REELCART_MODEL", str(not_a_model))
+    source = str(demo_data.catalog_path())
+    assert main(["import", source, "--merchant", "Acme"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"reelcart import: REELCART_MODEL: cannot load the model '{not_a_model}'")
+    assert len(err.splitlines()) == 1
