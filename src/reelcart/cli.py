@@ -16,10 +16,15 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reelcart.config import ConfigError, Settings
 from reelcart.domain import Language
 from reelcart.logging_config import configure_logging
+
+if TYPE_CHECKING:  # the shop and its model load only for the commands that need them
+    from reelcart.catalog.clip_folder import ClipFolderReport, SkippedClip
+    from reelcart.services.shop import Shop
 
 log = logging.getLogger("reelcart")
 
@@ -73,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--clips",
         type=Path,
-        help="a folder of clips named <sku>.mp4 (or .gif) to attach to the imported products",
+        help="a folder of clips named <sku>.mp4 (or .gif; the SKU in any letter case) to "
+        "attach to the imported products: each is checked to be a video, copied beside the "
+        "database, and every file not attached is listed with the reason",
     )
     imp.add_argument(
         "--lang",
@@ -278,13 +285,21 @@ def _import(
         shop.close()
         return 1
     bar.close()
-    attached = 0
-    if clips is not None:
-        attached = attach_clip_folder(shop, report.merchant.id, clips)
-    shop.close()
+    clip_report = None
+    try:
+        if clips is not None:
+            clip_report = attach_clip_folder(shop, report.merchant.id, clips)
+    finally:
+        shop.close()
     print(t(lang, "cli.import_counts", file=path.name, **report_counts(report)))
-    if clips is not None:
-        print(t(lang, "cli.clips_attached", count=attached))
+    if clip_report is not None:
+        print(t(lang, "cli.clips_attached", count=len(clip_report.attached)))
+        if clip_report.skipped:
+            print(t(lang, "cli.clips_skipped", count=len(clip_report.skipped)), file=sys.stderr)
+        for skipped in clip_report.skipped:
+            reason = _skipped_clip_reason(lang, skipped)
+            line = t(lang, "upload.error_line", where=skipped.file, reason=reason)
+            print("  " + line, file=sys.stderr)
     for error in report.errors:
         where, reason = row_place(lang, error), row_reason(lang, error)
         print("  " + t(lang, "upload.error_line", where=where, reason=reason), file=sys.stderr)
@@ -294,20 +309,18 @@ def _import(
     return 0
 
 
-def attach_clip_folder(shop: object, merchant_id: int, folder: Path) -> int:
-    """Attach ``<sku>.mp4`` / ``<sku>.gif`` files in ``folder`` to the merchant's products."""
-    from reelcart.catalog.store import Store
-    from reelcart.domain import Clip
-    from reelcart.services.shop import Shop
+def attach_clip_folder(shop: Shop, merchant_id: int, folder: Path) -> ClipFolderReport:
+    """Attach the clips in ``folder`` (``<sku>.mp4`` / ``<sku>.gif``) to the merchant's
+    products, copied into the shop's clips folder (see ``catalog.clip_folder``)."""
+    from reelcart.catalog import clip_folder
 
-    assert isinstance(shop, Shop)
-    files = {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in {".mp4", ".gif"}}
-    ids = shop.db.call(Store.product_ids_by_sku, merchant_id, list(files))
-    for sku, product_id in ids.items():
-        path = files[sku].resolve()
-        mime = "image/gif" if path.suffix.lower() == ".gif" else "video/mp4"
-        shop.attach_clip(Clip(product_id=product_id, source=str(path), mime_type=mime))
-    return len(ids)
+    return clip_folder.attach_clip_folder(shop.db, merchant_id, folder, shop.merchants.clips_dir)
+
+
+def _skipped_clip_reason(lang: Language, skipped: SkippedClip) -> str:
+    from reelcart.i18n import t
+
+    return t(lang, f"cli.clip_{skipped.problem.value}", sku=skipped.sku, other=skipped.other)
 
 
 if __name__ == "__main__":

@@ -156,3 +156,25 @@ def test_a_model_that_does_not_load_is_a_configuration_error(
     err = capsys.readouterr().err
     assert err.startswith(f"reelcart import: REELCART_MODEL: cannot load the model '{not_a_model}'")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.model
+def test_import_with_clips_says_which_files_were_not_attached_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REELCART_DB", str(tmp_path / "shop.db"))
+    source = demo_data.catalog_path().with_name("catalog_with_errors.csv")
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "tea-001.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
+    (clips / "TEA-002.mp4").write_text("not a video\n")
+    (clips / "TEA-404.mp4").write_bytes(b"\x1a\x45\xdf\xa3" + bytes(28))
+
+    command = ["import", str(source), "--merchant", "Tea Co", "--clips", str(clips)]
+    assert main([*command, "--lang", "en"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 clip(s) attached" in out
+    assert "2 clip file(s) not attached:" in err
+    assert "  • TEA-002.mp4: not a video" in err
+    assert "  • TEA-404.mp4: no product with SKU TEA-404" in err
+    assert len(list((tmp_path / "shop-clips" / "sha256").iterdir())) == 1

@@ -106,6 +106,13 @@ EN: dict[str, str] = {
     # reelcart import, in a terminal (plain text)
     "cli.import_counts": "{file}: {created} created, {updated} updated, {unchanged} unchanged, {failed} failed",
     "cli.clips_attached": "{count} clip(s) attached",
+    "cli.clips_skipped": "{count} clip file(s) not attached:",
+    "cli.clip_no_sku": "no product with SKU {sku}",
+    "cli.clip_ambiguous": "{sku} matches more than one SKU in another letter case: name it exactly as the SKU",
+    "cli.clip_not_video": "not a video (an MP4 or WebM clip, or a GIF for .gif), whatever its name says",
+    "cli.clip_unreadable": "cannot be read",
+    "cli.clip_duplicate": "{sku} has its clip from {other} already",
+    "cli.clip_wrong_suffix": "clips are named <sku>.mp4 or <sku>.gif",
     "cli.nothing_imported": "reelcart import: nothing imported from {file}: {reason}",
     "cli.failed_rows_written": "failed rows written to {path}",
     # clips
@@ -434,6 +441,13 @@ FR: dict[str, str] = {
     # reelcart import, dans un terminal (texte brut)
     "cli.import_counts": "{file} : {created} créés, {updated} modifiés, {unchanged} inchangés, {failed} en échec",
     "cli.clips_attached": "{count} vidéo(s) ajoutée(s)",
+    "cli.clips_skipped": "{count} fichier(s) vidéo non ajouté(s) :",
+    "cli.clip_no_sku": "aucun produit avec le SKU {sku}",
+    "cli.clip_ambiguous": "{sku} correspond à plusieurs SKU à la casse près : nomme-le exactement comme le SKU",
+    "cli.clip_not_video": "pas une vidéo (un clip MP4 ou WebM, ou un GIF pour .gif), quoi qu'en dise son nom",
+    "cli.clip_unreadable": "illisible",
+    "cli.clip_duplicate": "{sku} a déjà sa vidéo, venue de {other}",
+    "cli.clip_wrong_suffix": "les vidéos se nomment <sku>.mp4 ou <sku>.gif",
     "cli.nothing_imported": "reelcart import : rien n'a été importé de {file} : {reason}",
     "cli.failed_rows_written": "lignes en échec écrites dans {path}",
     # clips
