@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start the sandbox Bot API, load the demo catalog, start the real "
         "`reelcart run` process against the sandbox, and play a scripted shopper.",
     )
-    demo.add_argument("--swipes", type=int, default=40, help="how many cards the shopper swipes")
+    demo.add_argument(
+        "--swipes", type=_positive, default=40, help="how many cards the shopper swipes (1 or more)"
+    )
     demo.add_argument("--workdir", type=Path, help="keep the demo database here")
 
     evaluate = commands.add_parser(
@@ -128,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 if a target is missed (for CI)"
     )
     return parser
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse reports anything else: exit code 2)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not 1 or more")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,10 +6,12 @@ Nothing in reelcart reads ``os.environ`` at import time; ``Settings.from_env`` i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
 # Where REELCART_TEST_CRASH may kill the bot (tests of crash recovery only): the moments
@@ -27,6 +29,27 @@ TEST_CRASH_POINTS = frozenset(
 
 class ConfigError(ValueError):
     """An environment variable holds a value reelcart cannot use."""
+
+
+def _public_url_ok(url: str) -> bool:
+    """https with a host; plain http only to a loopback address (tests, the sandbox):
+    Telegram calls webhooks over https, and shoppers' shop links should not leak."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return bool(host)
+    if parts.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -89,8 +112,11 @@ class Settings:
             raise ConfigError("REELCART_SEND_RATE must be between 0 (no cap) and 1000")
 
         public_url = get("REELCART_PUBLIC_URL")
-        if public_url and not public_url.startswith(("https://", "http://")):
-            raise ConfigError("REELCART_PUBLIC_URL must start with https://")
+        if public_url and not _public_url_ok(public_url):
+            raise ConfigError(
+                f"REELCART_PUBLIC_URL {public_url!r} must start with https:// and name a host "
+                "(http:// only on this machine: 127.0.0.1, localhost or [::1])"
+            )
 
         # A name is looked up in the local cache when the model loads; a path can be checked
         # now, before anything slow starts.

@@ -271,7 +271,10 @@ def adaptation_summary(seen: list[str], catalog: DemoCatalog) -> list[str]:
 
 
 async def run_demo(swipes: int = 40, workdir: Path | None = None, printer: Printer = print) -> int:
-    """Run the whole demo; returns the process exit code."""
+    """Run the whole demo; returns the process exit code. Raises ValueError if ``swipes``
+    is not 1 or more."""
+    if swipes < 1:
+        raise ValueError(f"the shopper swipes at least one card, not {swipes}")
     transcript = Transcript(printer)
     with tempfile.TemporaryDirectory(prefix="reelcart-demo-") as scratch:
         folder = workdir or Path(scratch)

@@ -178,3 +178,13 @@ def test_import_with_clips_says_which_files_were_not_attached_and_why(
     assert "  • TEA-002.mp4: not a video" in err
     assert "  • TEA-404.mp4: no product with SKU TEA-404" in err
     assert len(list((tmp_path / "shop-clips" / "sha256").iterdir())) == 1
+
+
+@pytest.mark.parametrize("swipes", ["-3", "0", "many"])
+def test_demo_refuses_a_swipe_count_that_is_not_positive(
+    swipes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["demo", "--swipes", swipes])
+    assert stopped.value.code == 2
+    assert "--swipes" in capsys.readouterr().err
