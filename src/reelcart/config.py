@@ -70,6 +70,7 @@ class Settings:
     webhook_secret: str | None = None
     secret: str | None = None
     test_crash: str | None = None
+    allow_private_urls: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +129,12 @@ class Settings:
                 "sentence-transformers model, or leave it unset for the packaged one)"
             )
 
+        # Tests and the sandbox serve media on 127.0.0.1; nothing else should reach it.
+        private_text = (get("REELCART_ALLOW_PRIVATE_URLS") or "0").lower()
+        if private_text not in ("0", "1", "no", "yes", "false", "true", "off", "on"):
+            raise ConfigError(f"REELCART_ALLOW_PRIVATE_URLS: {private_text!r} is not 1 or 0")
+        allow_private_urls = private_text in ("1", "yes", "true", "on")
+
         # Fault injection for the crash-recovery tests only (see the README).
         test_crash = get("REELCART_TEST_CRASH")
         if test_crash is not None and test_crash not in TEST_CRASH_POINTS:
@@ -150,6 +157,7 @@ class Settings:
             webhook_secret=get("REELCART_WEBHOOK_SECRET"),
             secret=get("REELCART_SECRET"),
             test_crash=test_crash,
+            allow_private_urls=allow_private_urls,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -366,7 +366,8 @@ async def test_moderators_see_flags_approve_and_reject_with_a_reason(shop: Shop)
     # the answer to the next tap.
     await shop.admin.wait_for(lambda m: m.message_id == notice.message_id and m.edited)
     clean, flagged = seen[first], seen[second]
-    assert "✅ No automatic flags." in clean.text
+    # E-1's only flag: its clip's link (cdn.example) does not answer with a video.
+    assert "• the clip looks broken" in clean.text and "blocklisted" not in clean.text
     assert "Erin Espresso (not trusted)" in flagged.text
     assert "• blocklisted word(s): counterfeit, replica" in flagged.text
     assert "× the coffee median" in flagged.text and "• no clip" in flagged.text

@@ -88,7 +88,9 @@ async def test_flags_name_blocklisted_words_odd_prices_and_clip_problems(back: B
     assert flags["O1"]["price_high"].median is not None
     assert flags["O1"]["price_high"].median.minor == 1200
     assert set(flags["O2"]) == {"price_low", "broken_clip"}  # the link is not a video file
-    assert flags["O3"] == {}
+    # cdn.example does not answer: a link that leads to no video is flagged when looked at
+    # (the live and dead links of a real host: tests/merchants/test_clip_links.py).
+    assert set(flags["O3"]) == {"broken_clip"}
     # A clip sent afterwards clears "no clip" (flags are computed when looked at).
     back.shop.db.call(Store.set_clip, Clip(ids["O1"], "/missing.mp4"))
     item, _, found = await back.shop.admin.queue_item(2, merchant.id)  # now the newest

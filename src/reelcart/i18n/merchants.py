@@ -277,7 +277,7 @@ EN: dict[str, str] = {
     "flag.price_high": "price {ratio}× the {category} median ({median})",
     "flag.price_low": "price {ratio}× the {category} median ({median}): suspiciously low",
     "flag.no_clip": "no clip",
-    "flag.broken_clip": "the clip looks broken (a missing file, or a link that isn't a video)",
+    "flag.broken_clip": "the clip looks broken (a missing file, or a link that doesn't lead to a video)",
     # rejection reasons
     "reason.prohibited": "it isn't allowed on reelcart",
     "reason.misleading": "the title or description is misleading",
@@ -612,7 +612,7 @@ FR: dict[str, str] = {
     "flag.price_high": "prix {ratio}× la médiane {category} ({median})",
     "flag.price_low": "prix {ratio}× la médiane {category} ({median}) : étrangement bas",
     "flag.no_clip": "pas de vidéo",
-    "flag.broken_clip": "la vidéo semble cassée (fichier manquant, ou lien qui n'est pas une vidéo)",
+    "flag.broken_clip": "la vidéo semble cassée (fichier manquant, ou lien qui ne mène pas à une vidéo)",
     # rejection reasons
     "reason.prohibited": "ce n'est pas autorisé sur reelcart",
     "reason.misleading": "le titre ou la description est trompeur",

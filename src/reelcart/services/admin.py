@@ -12,7 +12,8 @@ now (a clip sent since the upload clears "no clip"):
 - a price more than ``PRICE_FAR`` times the median of the approved products of the same
   category and currency, or less than a ``PRICE_FAR``-th of it (with at least
   ``PRICE_NORM_MIN`` such products to compare with);
-- no clip, or a clip that cannot play (a missing file, a link that is not a video file).
+- no clip, or a clip that cannot play (a missing file, a link that is not a video file,
+  or a link that does not answer with a video: ``media.clip_links`` asks it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from reelcart.catalog.backoffice import (
 from reelcart.catalog.store import Store
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Merchant, Money, Order, Product, ReelcartError
+from reelcart.media.clip_links import ClipLinkCheck
 from reelcart.ranking import MAX_CATEGORY_RUN, HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import clip_looks_broken
@@ -150,8 +152,10 @@ class AdminService:
         admin_ids: frozenset[int],
         default_discovery_rate: float,
         clock: Callable[[], float] = time.monotonic,
+        clip_links: ClipLinkCheck | None = None,
     ) -> None:
         self.db = db
+        self.clip_links = clip_links or ClipLinkCheck()
         self.ranking = ranking
         self.admin_ids = admin_ids
         self._default_discovery = default_discovery_rate
@@ -190,6 +194,9 @@ class AdminService:
         item, total, flags = await self.db.run(_queue_item, offset, merchant_id)
         if item is None and total and offset:
             item, total, flags = await self.db.run(_queue_item, offset % total, merchant_id)
+        broken = Flag("broken_clip")
+        if item and broken not in flags and await self.clip_links.clip_is_dead(item.clip):
+            flags.append(broken)
         return item, total, flags
 
     async def decide_product(

@@ -23,6 +23,7 @@ from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
 from reelcart.embeddings.pipeline import ProductEmbedder
 from reelcart.embeddings.saver import IndexSaver
+from reelcart.media.clip_links import ClipLinkCheck
 from reelcart.ranking import HybridRecommender
 from reelcart.services.admin import AdminService
 from reelcart.services.broadcast import BroadcastService
@@ -91,7 +92,13 @@ class Shop:
         # tools treat ``<db>*`` as the database's own files).
         clips_dir = settings.db_path.with_name(settings.db_path.stem + "-clips")
         shop.merchants = MerchantService(db, ranking, shop.refresh_products, clips_dir)
-        shop.admin = AdminService(db, ranking, settings.admin_ids, settings.discovery_rate)
+        shop.admin = AdminService(
+            db,
+            ranking,
+            settings.admin_ids,
+            settings.discovery_rate,
+            clip_links=ClipLinkCheck(allow_private=settings.allow_private_urls),
+        )
         shop.admin.load()  # bans, and the settings saved from the admin panel
         shop.broadcasts = BroadcastService(db)
         shop.stats = StatsService(db)
