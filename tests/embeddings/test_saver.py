@@ -25,10 +25,11 @@ def test_a_burst_of_changes_is_saved_once() -> None:
         for _ in range(20):
             saver.changed()
         assert saver.pending
-        wait_until(lambda: saver.saves == 1)
+        # The fence: the saver has nothing pending and nothing being written. A wrong
+        # second save would be pending or written by then (or would keep it from idling).
+        assert saver.wait_idle(timeout=10), "the saver kept saving"
+        assert len(saved) == 1 and saver.saves == 1
         assert not saver.pending
-        time.sleep(0.5)  # time enough for a (wrong) second save
-        assert len(saved) == 1
     finally:
         assert saver.close() is False  # nothing left unsaved
 

@@ -35,8 +35,11 @@ class IndexSaver:
             raise ValueError("delay must not be negative")
         self._save = save
         self.delay = delay
-        self._wake = threading.Condition()
+        lock = threading.Lock()
+        self._wake = threading.Condition(lock)  # the thread waits here for work
+        self._idle = threading.Condition(lock)  # wait_idle waits here for the thread
         self._due: float | None = None  # when the pending save goes, None if none pending
+        self._saving = False
         self._closed = False
         self.saves = 0  # how many saves succeeded
         self._thread = threading.Thread(target=self._run, name="reelcart-index-saver", daemon=True)
@@ -57,6 +60,12 @@ class IndexSaver:
                 self._due = time.monotonic() + self.delay
                 self._wake.notify()
 
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no save is pending or being written (a fence for tests and for
+        callers that need the file current); False if ``timeout`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._due is None and not self._saving, timeout)
+
     def close(self) -> bool:
         """Stop the thread, letting a save in progress finish; returns whether changes
         remain unsaved (the caller saves them: it knows whether the index is still whole)."""
@@ -75,6 +84,7 @@ class IndexSaver:
                 if self._closed:
                     return
                 self._due = None
+                self._saving = True
             try:
                 self._save()
             except Exception:
@@ -84,3 +94,6 @@ class IndexSaver:
                         self._due = time.monotonic() + self.delay
             else:
                 self.saves += 1
+            with self._wake:
+                self._saving = False
+                self._idle.notify_all()
