@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import time
@@ -24,9 +25,11 @@ from reelcart import handlers, web
 from reelcart.config import ConfigError, Settings
 from reelcart.domain import Language
 from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
+from reelcart.handlers.messenger import TelegramMessenger
 from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
 from reelcart.handlers.transport import AiohttpRequest
 from reelcart.i18n import t
+from reelcart.services.fulfilment import Crash, never_crash
 from reelcart.services.opening import open_shop
 from reelcart.services.shop import Shop
 
@@ -49,6 +52,20 @@ def _rate_limiter(send_rate: float) -> AIORateLimiter:
     if send_rate <= 0:  # no overall limiter; the server's 429s are still waited out
         return AIORateLimiter(overall_max_rate=0, max_retries=3)
     return AIORateLimiter(overall_max_rate=send_rate, overall_time_period=1, max_retries=3)
+
+
+def crash_hook(point: str | None) -> Crash:
+    """REELCART_TEST_CRASH (tests of crash recovery only): the payment's crash point that
+    ends the process at ``point`` at once (exit status 70), as a power cut would."""
+    if point is None:
+        return never_crash
+
+    def crash(at: str) -> None:
+        if at == point:
+            log.critical("REELCART_TEST_CRASH: exiting %s", at.replace("_", " "))
+            os._exit(70)
+
+    return crash
 
 
 def build_application(settings: Settings) -> ReelcartApplication:
@@ -173,6 +190,7 @@ async def serve(settings: Settings, *, webhook: bool = False, shop: Shop | None 
         await application.shutdown()
         raise
     application.bot_data.shop = shop
+    shop.connect(TelegramMessenger(application.bot), crash=crash_hook(settings.test_crash))
     started = time.time()
 
     async def health() -> dict[str, Any]:

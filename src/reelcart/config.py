@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
 # Where REELCART_TEST_CRASH may kill the bot (tests of crash recovery only): the moments
-# of a payment, in order (see ``handlers.commerce.deliver``).
+# of a payment (``services.fulfilment.CRASH_POINTS``; bot.py arms the hook).
 TEST_CRASH_POINTS = frozenset(
     {
         "before_order_write",

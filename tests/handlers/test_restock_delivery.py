@@ -1,16 +1,11 @@
 """Restock alerts through the real Application and the sandbox: a 429 delays an alert, it
-does not lose it, and nobody gets one twice."""
+does not lose it, and nobody gets one twice. (How each Telegram error maps to an outcome is
+tested once, at the adapter: ``test_messenger.py``.)"""
 
 from __future__ import annotations
 
-import aiohttp
-import pytest
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-
-from reelcart.catalog.messaging import Delivery
 from reelcart.catalog.store import Store
 from reelcart.domain import EventKind, Reaction
-from reelcart.handlers.commerce import delivery_of
 from reelcart.handlers.context import ReelcartContext
 from reelcart.handlers.merchant import deliver_restock_alerts
 from reelcart.sandbox.limits import FloodControl
@@ -71,37 +66,3 @@ async def test_a_restock_alert_that_meets_a_429_is_sent_later_and_once(harness: 
     # A later run finds nothing left to send.
     await deliver_restock_alerts(ReelcartContext(harness.application))
     assert len([m for m in shopper.messages if m.text.startswith("🔔")]) == 1
-
-
-def _caused(error: TelegramError, cause: BaseException) -> TelegramError:
-    try:
-        raise error from cause
-    except TelegramError as raised:
-        return raised
-
-
-def _refused_connection() -> aiohttp.ClientConnectorError:
-    from aiohttp.client_reqrep import ConnectionKey
-
-    key = ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
-    return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
-
-
-@pytest.mark.parametrize(
-    ("error", "outcome"),
-    [
-        (RetryAfter(3), Delivery.PENDING),  # flood control: not delivered, send again
-        (NetworkError("Bad Gateway"), Delivery.PENDING),  # Telegram answered 5xx
-        (_caused(NetworkError("refused"), _refused_connection()), Delivery.PENDING),
-        (TimedOut("every connection is busy; the request was not sent"), Delivery.PENDING),
-        (Forbidden("Forbidden: bot was blocked by the user"), Delivery.BLOCKED),
-        (BadRequest("Bad Request: chat not found"), Delivery.FAILED),
-        # Sent, then no answer: it may have arrived, so it is never sent again.
-        (_caused(TimedOut(), TimeoutError()), Delivery.UNKNOWN),
-        (_caused(NetworkError("dropped"), aiohttp.ServerDisconnectedError()), Delivery.UNKNOWN),
-    ],
-)
-def test_each_telegram_failure_maps_to_one_delivery_outcome(
-    error: TelegramError, outcome: Delivery
-) -> None:
-    assert delivery_of(error) is outcome

@@ -1,4 +1,5 @@
-"""Broadcasts on a real database with a fake sender: pace, 429s, blocks, crashes, resumes."""
+"""Broadcasts on a real database with a fake messenger (the services' port to Telegram):
+pace, 429s, blocks, crashes, resumes, and the retry rule every worker shares."""
 
 from __future__ import annotations
 
@@ -7,32 +8,48 @@ import pytest
 from reelcart.catalog import backoffice, messaging
 from reelcart.catalog.messaging import BroadcastStatus, Delivery
 from reelcart.catalog.store import Store
-from reelcart.services.broadcast import (
-    BroadcastService,
-    BroadcastTooLong,
-    EmptyBroadcast,
-    Pacer,
-    RetryLater,
-)
+from reelcart.services.broadcast import BroadcastService, BroadcastTooLong, EmptyBroadcast
+from reelcart.services.messenger import Outcome
+from reelcart.services.sending import MAX_ATTEMPTS, Pacer
+from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import ADMIN, Back
 
 
-class Sender:
-    """Records every send; users in ``blocked`` refuse, ``flood`` answers 429 once each."""
+class Sender(FakeMessenger):
+    """Records every send; users in ``blocked`` refuse, ``flood`` answers 429 once each,
+    ``gone`` never answer (the request may have arrived), ``down`` meet Telegram's 5xx once."""
 
-    def __init__(self, blocked: set[int] | None = None, flood: set[int] | None = None) -> None:
-        self.sent: list[int] = []
+    def __init__(
+        self,
+        blocked: set[int] | None = None,
+        flood: set[int] | None = None,
+        gone: set[int] | None = None,
+        down: set[int] | None = None,
+    ) -> None:
+        super().__init__()
         self.blocked = blocked or set()
         self.flood = flood or set()
+        self.gone = gone or set()
+        self.down = down or set()
 
-    async def __call__(self, user_id: int, text: str) -> Delivery:
+    def answer(self, user_id: int) -> Outcome:
+        if self.script[user_id]:
+            return super().answer(user_id)
         if user_id in self.flood:
             self.flood.discard(user_id)
-            raise RetryLater(0.01)
+            return Outcome.retry_later(0.01, "429")
+        if user_id in self.down:
+            self.down.discard(user_id)
+            return Outcome.retry_later(0.0, "Bad Gateway")
         if user_id in self.blocked:
-            return Delivery.BLOCKED
-        self.sent.append(user_id)
-        return Delivery.SENT
+            return Outcome.blocked()
+        if user_id in self.gone:
+            return Outcome.unknown("read timeout")
+        return Outcome.sent()
+
+    @property
+    def sent(self) -> list[int]:
+        return [user_id for user_id, _text in self.delivered]
 
 
 async def no_progress(broadcast: object) -> None:
@@ -106,6 +123,63 @@ async def test_a_cancelled_broadcast_stops_and_skips_the_rest(back: Back) -> Non
     assert len(sender.sent) == 2 and final.counts[Delivery.SKIPPED] == 3
     actions = [row[0] for row in back.sql("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["broadcast.start", "broadcast.stop"]
+
+
+class VirtualTime:
+    """A pacer's clock and sleep that move without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def pacer(self, rate: float = 25.0) -> Pacer:
+        return Pacer(rate, clock=self.clock, sleep=self.sleep)
+
+
+async def test_only_what_certainly_did_not_arrive_is_sent_again(back: Back) -> None:
+    people(back, *range(1, 7))
+    service = BroadcastService(back.shop.db, rate=25)
+    broadcast_id = await started(back, service)
+    # 2 meets Telegram's 5xx once; 3's request leaves and no answer comes back; 4 is
+    # answered 429 every time.
+    sender = Sender(down={2}, gone={3})
+    sender.script[4] = [Outcome.retry_later(7.0, "429")] * MAX_ATTEMPTS
+    time = VirtualTime()
+    final = await service.deliver(broadcast_id, sender, no_progress, pacer=time.pacer())
+    assert final is not None and final.status is BroadcastStatus.DONE
+    assert sender.sent == [1, 2, 5, 6]  # 2 sent again after the 5xx, once
+    tries = [sent.user_id for sent in sender.requests]
+    assert tries.count(2) == 2 and tries.count(3) == 1  # maybe arrived: never again
+    assert tries.count(4) == MAX_ATTEMPTS  # then given up
+    assert final.counts[Delivery.SENT] == 4 and final.counts[Delivery.UNKNOWN] == 1
+    assert final.counts[Delivery.FAILED] == 1
+    assert time.now >= MAX_ATTEMPTS * 7.0  # every 429's retry_after waited out
+
+
+async def test_a_stop_while_waiting_out_a_429_leaves_that_recipient_due(back: Back) -> None:
+    people(back, *range(1, 5))
+    first = BroadcastService(back.shop.db, rate=25)
+    broadcast_id = await started(back, first)
+    sender = Sender(flood={2})
+
+    def keep_going() -> bool:  # the bot stops while 2's 429 is waited out
+        return 2 not in [sent.user_id for sent in sender.requests]
+
+    paused = await first.deliver(
+        broadcast_id, sender, no_progress, keep_going, pacer=VirtualTime().pacer()
+    )
+    assert paused is not None and paused.status is BroadcastStatus.RUNNING
+    assert paused.counts[Delivery.PENDING] == 3 and sender.sent == [1]
+    second = BroadcastService(back.shop.db, rate=25)  # the next start
+    assert await second.interrupted() == [broadcast_id]
+    final = await second.deliver(broadcast_id, sender, no_progress, pacer=VirtualTime().pacer())
+    assert final is not None and final.counts[Delivery.SENT] == 4
+    assert sender.sent == [1, 2, 3, 4]
 
 
 async def test_the_pacer_keeps_under_the_rate() -> None:

@@ -23,7 +23,6 @@ import datetime as dt
 import html
 import logging
 import re
-from collections.abc import Callable
 from typing import cast
 
 from telegram import (
@@ -38,7 +37,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -51,13 +50,14 @@ from telegram.ext import (
 
 from reelcart.catalog.backoffice import AuditEntry, MerchantSummary, ModerationItem, UserSummary
 from reelcart.catalog.messaging import Broadcast, BroadcastStatus, Delivery
-from reelcart.domain import Language, Merchant, ProductNotFound, User
+from reelcart.domain import Language, ProductNotFound, User
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.handlers.merchant import (
     REASONS,
     Prompt,
     StatusMessage,
-    _seconds,
+    application_buttons,
+    application_text,
     ask,
     chart_labels,
     menu_extras,
@@ -68,6 +68,7 @@ from reelcart.handlers.merchant import (
     set_chat_menu,
     take_prompt,
 )
+from reelcart.handlers.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services.admin import (
     DISCOVERY_CHOICES,
@@ -76,7 +77,7 @@ from reelcart.services.admin import (
     Flag,
     ShopSettings,
 )
-from reelcart.services.broadcast import BroadcastTooLong, EmptyBroadcast, RetryLater
+from reelcart.services.broadcast import BroadcastTooLong, EmptyBroadcast
 from reelcart.services.shop import Shop
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS
 
@@ -143,76 +144,13 @@ async def bot_membership(update: Update, context: ReelcartContext) -> None:
 # -- telling the admins ----------------------------------------------------------------------
 
 
-async def notify_admins(
-    context: ReelcartContext,
-    text: Callable[[Language], str],
-    markup: Callable[[Language], InlineKeyboardMarkup | None] | None = None,
-) -> int:
-    """Send every admin a message in their language; returns how many got it."""
-    sent = 0
-    for admin_id in sorted(context.shop.settings.admin_ids):
-        lang = _lang(await context.shop.feed.user(admin_id))
-        try:
-            await context.bot.send_message(
-                admin_id,
-                text(lang),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup(lang) if markup else None,
-            )
-            sent += 1
-        except TelegramError as exc:
-            # An admin who never opened the chat with the bot cannot be written to.
-            log.info("could not notify admin %s: %s", admin_id, exc)
-    return sent
-
-
-def _application_text(lang: Language, merchant: Merchant, applicant: str, user_id: int) -> str:
-    return t(
-        lang,
-        "admin.application",
-        name=html.escape(merchant.name),
-        url=html.escape(merchant.shop_url or "—"),
-        applicant=html.escape(applicant),
-        user_id=user_id,
-    )
-
-
-def _application_buttons(lang: Language, merchant_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(lang, "admin.btn_approve"), callback_data=f"adm:app:{merchant_id}:1"
-                ),
-                InlineKeyboardButton(
-                    t(lang, "admin.btn_reject"), callback_data=f"adm:app:{merchant_id}:0"
-                ),
-            ]
-        ]
-    )
-
-
-async def notify_application(context: ReelcartContext, merchant: Merchant, user: User) -> None:
-    """A new merchant application reaches every admin with Approve / Reject."""
-    name = user.first_name or str(user.id)
-    await notify_admins(
-        context,
-        lambda lang: _application_text(lang, merchant, name, user.id),
-        lambda lang: _application_buttons(lang, merchant.id),
-    )
-
-
 async def tell_user(
     context: ReelcartContext, user_id: int | None, key: str, **params: object
 ) -> None:
     """A message to a merchant or shopper in their language (quietly skipped if blocked)."""
     if user_id is None:
         return
-    lang = _lang(await context.shop.feed.user(user_id))
-    try:
-        await context.bot.send_message(user_id, t(lang, key, **params), parse_mode=ParseMode.HTML)
-    except TelegramError as exc:
-        log.info("could not tell user %s (%s): %s", user_id, key, exc)
+    await outbox(context).notices.tell(user_id, lambda lang: t(lang, key, **params))
 
 
 # -- /admin and its screens ----------------------------------------------------------------
@@ -585,11 +523,11 @@ async def _screen_applications(press: _Press) -> None:
         f" (@{application.username})" if application.username else ""
     )
     text = t(lang, "admin.applications_title", position=offset + 1, total=total) + "\n"
-    text += _application_text(
+    text += application_text(
         lang, application.merchant, applicant, application.merchant.owner_user_id or 0
     )
-    markup = _application_buttons(lang, application.merchant.id).inline_keyboard
-    rows = [list(markup[0])]
+    decide = application_buttons(lang, application.merchant.id)
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.callback_data) for b in decide]]
     if total > 1:
         rows.append(
             [
@@ -999,24 +937,7 @@ async def run_broadcast(application: ReelcartApplication, broadcast_id: int) -> 
     if broadcast is None or broadcast.chat_id is None or broadcast.message_id is None:
         return
     lang = Language(broadcast.language) if broadcast.language in ("en", "fr") else Language.EN
-    bot = application.bot
-    status = StatusMessage(bot, broadcast.chat_id, broadcast.message_id)
-
-    async def send(user_id: int, text: str) -> Delivery:
-        try:
-            await bot.send_message(user_id, text)
-        except Forbidden:
-            return Delivery.BLOCKED
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except BadRequest as exc:
-            log.info("broadcast %s to %s refused: %s", broadcast_id, user_id, exc)
-            return Delivery.FAILED
-        except NetworkError as exc:
-            # Maybe delivered, maybe not: never sent again, so nobody gets it twice.
-            log.warning("broadcast %s to %s: %s", broadcast_id, user_id, exc)
-            return Delivery.UNKNOWN
-        return Delivery.SENT
+    status = StatusMessage(application.bot, broadcast.chat_id, broadcast.message_id)
 
     async def progress(current: Broadcast) -> None:
         final = current.status is not BroadcastStatus.RUNNING
@@ -1024,7 +945,7 @@ async def run_broadcast(application: ReelcartApplication, broadcast_id: int) -> 
         await status.show(_progress_text(lang, current), final=final, markup=markup)
 
     try:
-        await shop.broadcasts.deliver(broadcast_id, send, progress, lambda: application.running)
+        await outbox(application).broadcast(broadcast_id, progress, lambda: application.running)
     except Exception:
         log.exception(
             "broadcast %s stopped by an error; it resumes at the next start", broadcast_id
@@ -1330,8 +1251,6 @@ def register(application: ReelcartApplication) -> None:
 __all__ = [
     "PATTERN",
     "admin_menu_gate",
-    "notify_admins",
-    "notify_application",
     "register",
     "resume_broadcasts",
     "run_broadcast",

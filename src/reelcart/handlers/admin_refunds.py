@@ -20,9 +20,11 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from reelcart.domain import Language, Order, OrderNotFound, OrderStatus
-from reelcart.handlers.commerce import language_of_user, refund_stars
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.messenger import outbox
 from reelcart.i18n import format_price, t
+from reelcart.services import receipts
+from reelcart.services.messenger import Status
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
@@ -136,14 +138,14 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
         )
         await _show(update, context, text, markup)
         return
-    try:
-        refunded = await refund_stars(context.bot, shop, order, by=user.id)
-    except BadRequest as exc:
+    refund = await outbox(context).fulfilment.refund(order, by=user.id)
+    if refund.outcome.status is Status.FAILED:  # Telegram refused: say why
         await query.answer(
-            t(lang, "commerce.refund_failed", number=order.number, reason=exc.message),
+            t(lang, "commerce.refund_failed", number=order.number, reason=refund.outcome.detail),
             show_alert=True,
         )
         return
+    refunded = refund.order
     if refunded.status is not OrderStatus.REFUNDED:
         await query.answer(
             t(lang, "commerce.refund_failed", number=order.number, reason="network"),
@@ -156,19 +158,7 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
         t(lang, "commerce.refund_done", number=order.number, total=total, buyer=buyer),
         show_alert=True,
     )
-    shopper_lang = await language_of_user(shop, order.user_id)
-    try:
-        await context.bot.send_message(
-            order.user_id,
-            t(
-                shopper_lang,
-                "commerce.refunded_shopper",
-                total=format_price(order.total, shopper_lang),
-                number=order.number,
-            ),
-        )
-    except Exception:
-        log.info("could not tell user %s about the refund", order.user_id, exc_info=True)
+    await outbox(context).notices.tell(order.user_id, lambda lang: receipts.refunded(order, lang))
     await _show(update, context, *await _listing(shop, lang))
 
 

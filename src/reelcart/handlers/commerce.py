@@ -1,23 +1,19 @@
-"""Buying in the chat: 🛒 invoices, the basket, shipping and pre-checkout, receipts and
-merchant notices, /orders, /sales with tracking numbers, and order-preparation clips.
+"""Buying in the chat: 🛒 invoices, the basket, shipping and pre-checkout, successful
+payments (handed to ``services.fulfilment``, which sends the receipts and notices),
+/orders, /sales with tracking numbers, and order-preparation clips.
 
 Callback data, strictly parsed like ``render.py``'s: ``bk:add:<product>`` /
-``bk:rm:<product>`` / ``bk:pay`` / ``bk:clear`` for the basket; ``or:show:<order>`` for an
-order's details and ``or:clip:<order>:y|n`` for consent to share its preparation clip;
-``sl:ship:<order>`` for a merchant marking an order shipped.
+``bk:rm:<product>`` / ``bk:pay`` / ``bk:clear`` for the basket; the order buttons
+(``or:...``, ``sl:ship:...``) have their codec in ``services.receipts``.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import os
 import re
-from datetime import timedelta
 
-import aiohttp
 from telegram import (
-    Bot,
     CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
@@ -28,7 +24,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -38,7 +34,6 @@ from telegram.ext import (
     filters,
 )
 
-from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
     Language,
     Money,
@@ -53,7 +48,9 @@ from reelcart.domain import (
     User,
 )
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.i18n import CATALOGS, format_price, t
+from reelcart.handlers.messenger import outbox
+from reelcart.i18n import format_price, t
+from reelcart.services import notices
 from reelcart.services.orders import (
     RECOVERY_GRACE_S,
     BasketView,
@@ -64,25 +61,26 @@ from reelcart.services.orders import (
     Payment,
     charge_price,
 )
+from reelcart.services.receipts import (
+    option_title,
+    order_details,
+    parse_order_data,
+    parse_ship_data,
+    ship_data,
+    show_data,
+    status_label,
+)
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
 
 HTML = ParseMode.HTML
 _BASKET_DATA = re.compile(r"^bk:(?:(add|rm):([1-9][0-9]{0,17})|(pay|clear))$")
-_ORDER_DATA = re.compile(r"^or:(?:show:([1-9][0-9]{0,17})|clip:([1-9][0-9]{0,17}):([yn]))$")
-_SHIP_DATA = re.compile(r"^sl:ship:([1-9][0-9]{0,17})$")
 _ORDER_NUMBER = re.compile(r"^#?([1-9][0-9]{0,17})$")
 # A merchant's preparation clip: a video captioned with the order number ("#12").
 CLIP_CAPTION = r"(?i)^\s*(?:#|order\s*#?\s*|commande\s*#?\s*|n°\s*)([1-9][0-9]{0,17})\s*$"
 # The tracking-number prompt starts with this in every language, so a reply finds it.
 TRACKING_MARK = "📦✏️"
-# The moments of a payment where REELCART_TEST_CRASH kills the bot (crash-recovery tests).
-CRASH_BEFORE_ORDER_WRITE = "before_order_write"
-CRASH_AFTER_ORDER_WRITE = "after_order_write"
-CRASH_AFTER_RECEIPT_SEND = "after_receipt_send"
-CRASH_AFTER_RECEIPT_RECORDED = "after_receipt_recorded"
-CRASH_AFTER_MERCHANT_NOTICE = "after_merchant_notice"
 
 
 # -- text helpers ------------------------------------------------------------------------
@@ -104,174 +102,11 @@ def error_text(language: Language, error: ReelcartError, *, escape: bool = False
 
 async def language_of_user(shop: Shop, user_id: int) -> Language:
     """The language a user chose (or Telegram's), English for strangers."""
-    user = await shop.feed.user(user_id)
-    return user.language if user else Language.EN
-
-
-def status_label(order: Order, language: Language) -> str:
-    """An order's status as the shopper reads it."""
-    if order.status is OrderStatus.PAID and order.kind is ProductKind.DIGITAL:
-        return t(language, "commerce.status_paid_digital")
-    return t(language, f"commerce.status_{order.status.value}")
-
-
-def _option_title(language: Language, option_id: str | None, fallback: str = "") -> str:
-    key = f"commerce.shipping_{option_id}"
-    if key in CATALOGS[language]:
-        return t(language, key)
-    return fallback or option_id or ""
+    return await notices.language_of_user(shop.feed, user_id)
 
 
 def _line_label(line: CheckoutLine) -> str:
     return line.title if line.quantity == 1 else f"{line.title} ×{line.quantity}"
-
-
-def _order_body(order: Order, language: Language) -> list[str]:
-    """The lines, shipping and total of an order, HTML-escaped."""
-    price = format_price
-    rows = [
-        t(
-            language,
-            "commerce.line",
-            title=html.escape(line.title),
-            quantity=line.quantity,
-            price=price(line.total, language),
-        )
-        for line in order.lines
-    ]
-    if order.shipping.minor:
-        rows.append(
-            t(
-                language,
-                "commerce.receipt_shipping",
-                option=html.escape(_option_title(language, order.shipping_option)),
-                price=price(order.shipping, language),
-            )
-        )
-    rows.append(t(language, "commerce.receipt_total", total=price(order.total, language)))
-    return rows
-
-
-def _ship_to(order: Order, language: Language) -> list[str]:
-    if order.address is None:
-        return []
-    return [
-        t(
-            language,
-            "commerce.ship_to",
-            name=html.escape(order.recipient or ""),
-            address=html.escape(order.address.one_line()),
-        )
-    ]
-
-
-def order_details(order: Order, language: Language) -> str:
-    """An order as /orders shows it: receipt, status and tracking number."""
-    rows = [
-        t(
-            language,
-            "commerce.receipt_title",
-            number=order.number,
-            merchant=html.escape(order.merchant_name),
-        ),
-        *_order_body(order, language),
-        *_ship_to(order, language),
-        t(language, "commerce.order_status", status=status_label(order, language)),
-    ]
-    if order.tracking:
-        rows.append(t(language, "commerce.order_tracking", tracking=html.escape(order.tracking)))
-    return "\n".join(rows)
-
-
-def receipt(order: Order, language: Language) -> str:
-    """The receipt a shopper gets right after paying."""
-    rows = [
-        t(
-            language,
-            "commerce.receipt_title",
-            number=order.number,
-            merchant=html.escape(order.merchant_name),
-        ),
-        *_order_body(order, language),
-        *_ship_to(order, language),
-        "",
-    ]
-    if order.kind is ProductKind.PHYSICAL:
-        rows += [
-            t(language, "commerce.receipt_next_physical"),
-            "",
-            t(language, "commerce.consent_ask"),
-        ]
-    else:
-        rows.append(t(language, "commerce.receipt_next_digital"))
-    return "\n".join(rows)
-
-
-def _problem(order: Order) -> tuple[str, str]:
-    """(kind, detail) of an order's problem: ``sold_out`` and the product's title, ..."""
-    kind, _, detail = (order.problem or "").partition(":")
-    return kind, detail
-
-
-# -- how a send ended ----------------------------------------------------------------------
-
-
-def delivery_of(error: TelegramError) -> Delivery:
-    """How a message that failed with ``error`` stands, for every workflow that sends one.
-
-    PENDING: it certainly did not arrive, so sending it again (later) is safe: a 429,
-    Telegram's own 5xx answer, or a request that never left (no connection, or every
-    connection busy). BLOCKED: the person blocked the bot. FAILED: Telegram refused it for
-    good (400 and the like). UNKNOWN: the request left and no answer came back (a read
-    timeout, a dropped connection): it may have arrived, and sending it again may make a
-    duplicate (the Bot API has no idempotency key).
-    """
-    if isinstance(error, RetryAfter):
-        return Delivery.PENDING
-    if isinstance(error, Forbidden):
-        return Delivery.BLOCKED
-    if isinstance(error, BadRequest) or not isinstance(error, NetworkError):
-        return Delivery.FAILED  # (python-telegram-bot's BadRequest is a NetworkError)
-    if "not sent" in error.message:  # the transport's pool timeout (``AiohttpRequest``)
-        return Delivery.PENDING
-    cause = error.__cause__
-    if isinstance(cause, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return Delivery.PENDING  # no connection was made: nothing was sent
-    if isinstance(error, TimedOut):
-        return Delivery.UNKNOWN
-    if cause is None or isinstance(cause, TelegramError):
-        return Delivery.PENDING  # made from Telegram's answer: a 5xx, its "Bad Gateway" page
-    return Delivery.UNKNOWN
-
-
-def retry_delay(error: TelegramError, default: float = 1.0) -> float:
-    """Seconds to wait before sending again after ``error``: a 429's ``retry_after``."""
-    if isinstance(error, RetryAfter):
-        wait = error.retry_after
-        return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-    return default
-
-
-async def _deliver(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> Delivery:
-    """Send a message once; how it stands after (see ``delivery_of``)."""
-    try:
-        await bot.send_message(chat_id, text, parse_mode=HTML, reply_markup=markup)
-    except TelegramError as exc:
-        outcome = delivery_of(exc)
-        level = logging.INFO if outcome is Delivery.BLOCKED else logging.WARNING
-        log.log(level, "message to user %s: %s (%s)", chat_id, outcome.value, exc)
-        return outcome
-    return Delivery.SENT
-
-
-async def _send(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """Send a message that may come twice rather than never; False: send it again later
-    (it did not arrive, or may not have)."""
-    return await _deliver(bot, chat_id, text, markup) not in (Delivery.PENDING, Delivery.UNKNOWN)
 
 
 # -- 🛒 and invoices ---------------------------------------------------------------------
@@ -504,7 +339,7 @@ async def shipping_query(update: Update, context: ReelcartContext) -> None:
     lang = await language_of_user(shop, query.from_user.id)
     options = []
     for rate in rates:
-        title = _option_title(lang, rate.option_id, rate.title)
+        title = option_title(lang, rate.option_id, rate.title)
         options.append(
             ShippingOption(rate.option_id, title, [LabeledPrice(title, rate.amount_minor)])
         )
@@ -539,248 +374,22 @@ async def pre_checkout(update: Update, context: ReelcartContext) -> None:
 # -- successful payments, receipts and notices ---------------------------------------------
 
 
-def _crash_point(shop: Shop, point: str) -> None:
-    """Die here, as a power cut would, if REELCART_TEST_CRASH names this moment (tests)."""
-    if shop.settings.test_crash == point:
-        log.critical("REELCART_TEST_CRASH: exiting %s", point.replace("_", " "))
-        os._exit(70)
-
-
 async def successful_payment(update: Update, context: ReelcartContext) -> None:
-    """Money moved: journal the payment, make its order (once), then tell everyone."""
+    """Money moved: the fulfilment service makes its order (once) and tells everyone."""
     message = update.effective_message
     assert message is not None
     payment = Payment.from_message(message.to_dict())
     if payment is None:
         return
-    shop = context.shop
-    await shop.orders.journal([payment])
-    _crash_point(shop, CRASH_BEFORE_ORDER_WRITE)
-    recorded = await shop.orders.record_payment(payment)
-    _crash_point(shop, CRASH_AFTER_ORDER_WRITE)
-    if not recorded.created:
-        log.info(
-            "payment %s delivered again: order %s exists", payment.charge_id, recorded.order.number
-        )
-    await deliver(context.bot, shop, recorded.order)
-
-
-async def deliver(bot: Bot, shop: Shop, order: Order) -> None:
-    """Everything an order still owes, in order: the automatic refund, the shopper's
-    receipt, the merchant's (and for problems the admins') notice. The payment handler runs
-    it, and after a crash the recovery job (``recover``); ``claim`` keeps it to one run per
-    order at a time. Each step is recorded, so it can run again at any point.
-
-    What a payment promises, wherever the bot dies (each moment is crash-tested):
-
-    - exactly one order per Telegram charge: the payment is journaled before Telegram
-      counts it received, and orders are keyed by the charge id;
-    - at most one receipt, missing only when the one request that sends it went out and
-      no answer came back (the bot died meanwhile, or the connection dropped). The Bot
-      API has no idempotency key, so "sent" cannot be written in the same step as the
-      send: the receipt is marked ``sending`` just before the request and settled just
-      after. A receipt the recovery finds ``sending`` may have arrived, so it is not sent
-      again (``unknown``). A failure that certainly kept it from the shopper (a 429,
-      Telegram's 5xx, no connection) leaves it ``pending``, sent by the next recovery
-      run; a crash before the mark leaves it ``pending`` too. At most once because a
-      second receipt reads as a second charge, while a missing one is recoverable: the
-      chat shows Telegram's own payment message, and /orders the order and its receipt;
-    - at least one notice to the merchant: it is recorded after it is sent, so a crash in
-      between tells the merchant twice (a missed order costs more than a repeated one).
-    """
-    orders = shop.orders
-    if not orders.claim(order.id):
-        return
-    try:
-        # Fresh from the database: another delivery may have finished since ``order`` was read.
-        order = await orders.order(order.id)
-        refunded_now = False
-        if order.status is OrderStatus.REFUND_PENDING:
-            try:
-                order = await refund_stars(bot, shop, order, by=None)
-            except BadRequest:
-                log.error("automatic refund of order %s refused; retried later", order.number)
-            refunded_now = order.status is OrderStatus.REFUNDED
-        if not order.receipt_sent:
-            await _send_receipt(bot, shop, order)
-        elif refunded_now:  # they were told "refund under way" earlier: now it is done
-            lang = await language_of_user(shop, order.user_id)
-            total = format_price(order.total, lang)
-            text = t(lang, "commerce.refunded_shopper", total=total, number=order.number)
-            await _send(bot, order.user_id, text)
-        if not order.merchant_notified and await _tell_merchant(bot, shop, order):
-            _crash_point(shop, CRASH_AFTER_MERCHANT_NOTICE)
-            await orders.merchant_notified(order.id)
-    finally:
-        orders.release(order.id)
-
-
-async def _send_receipt(bot: Bot, shop: Shop, order: Order) -> None:
-    """The shopper's receipt (or the outcome of a problem payment), at most once."""
-    text, markup = await _shopper_message(shop, order)  # all ready before it is marked
-    orders = shop.orders
-    state = await orders.begin_receipt(order.id)
-    if state is Delivery.SENDING:
-        log.warning(
-            "order %s: its receipt was being sent when the bot stopped; it may have "
-            "arrived, so it is not sent again",
-            order.number,
-        )
-    if state is not Delivery.PENDING:
-        return
-    outcome = await _deliver(bot, order.user_id, text, markup)
-    _crash_point(shop, CRASH_AFTER_RECEIPT_SEND)
-    await orders.end_receipt(order.id, outcome)
-    _crash_point(shop, CRASH_AFTER_RECEIPT_RECORDED)
-
-
-async def refund_stars(bot: Bot, shop: Shop, order: Order, by: int | None) -> Order:
-    """Give a Stars order's money back (refundStarPayment) and record it.
-
-    Returns the order as it stands after; unchanged if Telegram refused (it is retried).
-    """
-    try:
-        await bot.refund_star_payment(order.user_id, order.charge_id)
-    except BadRequest as exc:
-        if "ALREADY_REFUNDED" not in str(exc).upper():
-            log.warning("refund of order %s refused: %s", order.number, exc)
-            raise
-    except TelegramError as exc:
-        log.warning("refund of order %s failed, will retry: %s", order.number, exc)
-        return order
-    log.info("order %s refunded (%s Stars)", order.number, order.total.minor)
-    return await shop.orders.mark_refunded(order.id, by)
-
-
-async def _shopper_message(shop: Shop, order: Order) -> tuple[str, InlineKeyboardMarkup | None]:
-    """What the shopper is told once the payment is in: the receipt, or what happened."""
-    lang = await language_of_user(shop, order.user_id)
-    total = format_price(order.total, lang)
-    kind, detail = _problem(order)
-    markup = None
-    if order.status in (OrderStatus.PAID, OrderStatus.SHIPPED):
-        text = receipt(order, lang)
-        if order.kind is ProductKind.PHYSICAL:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            t(lang, "commerce.btn_consent_yes"),
-                            callback_data=f"or:clip:{order.id}:y",
-                        ),
-                        InlineKeyboardButton(
-                            t(lang, "commerce.btn_consent_no"),
-                            callback_data=f"or:clip:{order.id}:n",
-                        ),
-                    ]
-                ]
-            )
-    elif order.status is OrderStatus.REFUNDED and kind == "sold_out":
-        text = t(
-            lang,
-            "commerce.refunded_sold_out",
-            title=html.escape(detail),
-            total=total,
-            number=order.number,
-        )
-    elif order.status is OrderStatus.REFUNDED:
-        text = t(lang, "commerce.refunded_shopper", total=total, number=order.number)
-    elif order.status is OrderStatus.REFUND_PENDING:
-        text = t(lang, "commerce.refund_pending_shopper", total=total, number=order.number)
-    elif kind == "sold_out":
-        text = t(lang, "commerce.attention_shopper", number=order.number, title=html.escape(detail))
-    else:
-        text = t(lang, "commerce.attention_unmatched", total=total, number=order.number)
-    return text, markup
-
-
-def _reason(order: Order, language: Language) -> str:
-    kind, detail = _problem(order)
-    if kind == "sold_out":
-        return t(language, "commerce.reason_sold_out", title=html.escape(detail))
-    if kind in ("amount", "paid_twice"):
-        return t(language, f"commerce.reason_{kind}")
-    return t(language, "commerce.reason_unmatched")
-
-
-async def _tell_merchant(bot: Bot, shop: Shop, order: Order) -> bool:
-    merchant = await shop.orders.merchant(order.merchant_id)
-    owner = merchant.owner_user_id if merchant else None
-    delivered = True
-    if order.status is OrderStatus.NEEDS_ATTENTION:
-        if owner is not None:
-            lang = await language_of_user(shop, owner)
-            text = t(
-                lang,
-                "commerce.merchant_attention",
-                number=order.number,
-                merchant=html.escape(order.merchant_name),
-                total=format_price(order.total, lang),
-                reason=_reason(order, lang),
-            )
-            delivered &= await _send(bot, owner, text)
-        for admin in sorted(shop.settings.admin_ids - {owner}):
-            lang = await language_of_user(shop, admin)
-            text = t(
-                lang,
-                "commerce.admin_attention",
-                number=order.number,
-                merchant=html.escape(order.merchant_name or "?"),
-                reason=_reason(order, lang),
-                total=format_price(order.total, lang),
-                buyer=order.user_id,
-            )
-            delivered &= await _send(bot, admin, text)
-        return delivered
-    if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED) or owner is None:
-        return True
-    lang = await language_of_user(shop, owner)
-    buyer = await shop.feed.user(order.user_id)
-    name = order.recipient or (buyer.first_name if buyer else "") or str(order.user_id)
-    rows = [
-        t(lang, "commerce.merchant_new_order", number=order.number, buyer=html.escape(name)),
-        *_order_body(order, lang),
-    ]
-    markup = None
-    if order.kind is ProductKind.PHYSICAL:
-        rows.append(
-            t(
-                lang,
-                "commerce.merchant_ship_to",
-                name=html.escape(order.recipient or name),
-                address=html.escape(order.address.one_line() if order.address else "?"),
-                option=html.escape(_option_title(lang, order.shipping_option)),
-            )
-        )
-        rows.append(t(lang, "commerce.merchant_clip_hint", number=order.number))
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(lang, "commerce.btn_mark_shipped", number=order.number),
-                        callback_data=f"sl:ship:{order.id}",
-                    )
-                ]
-            ]
-        )
-    else:
-        rows.append(t(lang, "commerce.merchant_digital"))
-    return await _send(bot, owner, "\n".join(rows), markup)
+    await outbox(context).fulfilment.take_payment(payment)
 
 
 async def recover(context: ReelcartContext) -> None:
-    """Finish what a crash interrupted: orders for journaled payments, then every receipt,
-    notice and automatic refund still owed. The first run (at start) takes everything;
-    later runs leave the newest ones to the handlers working on them."""
+    """Job: finish what a crash interrupted (``Fulfilment.recover``). The first run (at
+    start) takes everything; later runs leave the newest to the handlers working on them."""
     data = context.job.data if context.job else None
     grace = float(data) if isinstance(data, int | float) else 0.0
-    shop = context.shop
-    for payment in await shop.orders.unprocessed_payments(grace):
-        log.warning("making the order of payment %s, journaled before a stop", payment.charge_id)
-        recorded = await shop.orders.record_payment(payment)
-        await deliver(context.bot, shop, recorded.order)
-    for order in await shop.orders.undelivered(grace):
-        await deliver(context.bot, shop, order)
+    await outbox(context).fulfilment.recover(grace)
 
 
 # -- the shopper's orders ------------------------------------------------------------------
@@ -800,7 +409,7 @@ def _orders_keyboard(orders: list[Order], language: Language) -> InlineKeyboardM
             total=format_price(order.total, language),
             status=status_label(order, language),
         )
-        rows.append([InlineKeyboardButton(label, callback_data=f"or:show:{order.id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=show_data(order.id))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -838,19 +447,19 @@ async def order_button(update: Update, context: ReelcartContext) -> None:
     assert query is not None
     user = await shopper(update, context)
     lang = user.language
-    match = _ORDER_DATA.match(query.data or "")
-    if match is None:
+    button = parse_order_data(query.data)
+    if button is None:
         await query.answer(t(lang, "feed.stale"))
         return
     orders = context.shop.orders
     try:
-        if match[1]:
-            order = await orders.order_of_shopper(user.id, int(match[1]))
+        consent = button.consent
+        if consent is None:
+            order = await orders.order_of_shopper(user.id, button.order_id)
             await query.answer()
             await context.bot.send_message(user.id, order_details(order, lang), parse_mode=HTML)
             return
-        consent = match[3] == "y"
-        order = await orders.set_clip_consent(user.id, int(match[2]), consent)
+        order = await orders.set_clip_consent(user.id, button.order_id, consent)
     except OrderNotFound:
         await query.answer(t(lang, "commerce.order_not_found"), show_alert=True)
         return
@@ -910,7 +519,7 @@ async def sales_command(update: Update, context: ReelcartContext) -> None:
                 [
                     InlineKeyboardButton(
                         t(lang, "commerce.btn_mark_shipped", number=order.number),
-                        callback_data=f"sl:ship:{order.id}",
+                        callback_data=ship_data(order.id),
                     )
                 ]
             )
@@ -928,17 +537,17 @@ async def ship_button(update: Update, context: ReelcartContext) -> None:
     assert query is not None
     user = await shopper(update, context)
     lang = user.language
-    match = _SHIP_DATA.match(query.data or "")
-    if match is None:
+    order_id = parse_ship_data(query.data)
+    if order_id is None:
         await query.answer(t(lang, "feed.stale"))
         return
     try:
-        order = await context.shop.orders.merchant_order(user.id, int(match[1]))
+        order = await context.shop.orders.merchant_order(user.id, order_id)
     except NotAMerchant as exc:
         await query.answer(t(lang, exc.message_key), show_alert=True)
         return
     except OrderNotFound:
-        number = f"#{match[1]}"
+        number = f"#{order_id}"
         await query.answer(
             t(lang, "commerce.merchant_order_not_found", number=number), show_alert=True
         )
@@ -1002,18 +611,7 @@ async def _ship(
         t(lang, "commerce.shipped_merchant", number=order.number, tracking=tracking_text),
         parse_mode=HTML,
     )
-    shopper_lang = await language_of_user(context.shop, order.user_id)
-    await _send(
-        context.bot,
-        order.user_id,
-        t(
-            shopper_lang,
-            "commerce.shipped_shopper",
-            number=order.number,
-            merchant=html.escape(order.merchant_name),
-            tracking=tracking_text,
-        ),
-    )
+    await outbox(context).fulfilment.shipped(order)
 
 
 async def preparation_clip(update: Update, context: ReelcartContext) -> None:
@@ -1034,15 +632,7 @@ async def preparation_clip(update: Update, context: ReelcartContext) -> None:
             t(user.language, "commerce.clip_not_merchant", number=f"#{order_id}")
         )
         return
-    shopper_lang = await language_of_user(context.shop, order.user_id)
-    try:
-        await context.bot.send_video(
-            order.user_id,
-            video.file_id,
-            caption=t(shopper_lang, "commerce.clip_for_shopper", number=order.number),
-        )
-    except TelegramError as exc:
-        log.info("could not send the preparation clip of %s: %s", order.number, exc)
+    await outbox(context).fulfilment.share_preparation_clip(order, video.file_id)
     key = "commerce.clip_saved_shared" if order.clip_consent else "commerce.clip_saved_private"
     await message.reply_text(t(user.language, key, number=order.number))
 

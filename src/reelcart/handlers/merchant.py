@@ -18,8 +18,7 @@ import html
 import logging
 import re
 import time
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -49,7 +48,6 @@ from telegram.ext import (
 from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
 from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
 from reelcart.catalog.insights import Metrics, StatsReport
-from reelcart.catalog.messaging import Delivery, RestockAlert
 from reelcart.domain import (
     CatalogFileError,
     Clip,
@@ -68,8 +66,8 @@ from reelcart.domain import (
     User,
 )
 from reelcart.handlers import render
-from reelcart.handlers.commerce import delivery_of, retry_delay
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.messenger import outbox
 from reelcart.i18n import CATALOGS, format_price, t
 from reelcart.i18n.catalog_report import (
     failed_rows_csv,
@@ -78,13 +76,13 @@ from reelcart.i18n.catalog_report import (
     row_place,
     row_reason,
 )
-from reelcart.services.broadcast import MAX_ATTEMPTS, Pacer
 from reelcart.services.merchants import (
     MAX_DOWNLOAD_BYTES,
     InvalidInput,
     parse_shop_name,
     parse_shop_url,
 )
+from reelcart.services.messenger import Button
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS, ChartLabels, parse_period
 
 log = logging.getLogger(__name__)
@@ -99,9 +97,6 @@ _DATA = re.compile(
 )
 _CSV_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 RESTOCK_EVERY = 5.0
-#: Restock alerts per second: under Telegram's ~30 messages per second, room for the feed.
-RESTOCK_RATE = 20.0
-_RESTOCK_TURNS: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 #: Preset reasons to reject a product; stored as ``#<code>``, shown in the reader's language.
 REASONS = ("prohibited", "misleading", "clip", "price", "quality")
 
@@ -360,10 +355,36 @@ async def _submit(
     await update.message.reply_text(
         t(lang, "merchant.applied", name=html.escape(merchant.name)), parse_mode=ParseMode.HTML
     )
-    # Imported here: the admin module imports this one.
-    from reelcart.handlers.admin import notify_application
+    await _notify_application(context, merchant, user)
 
-    await notify_application(context, merchant, user)
+
+def application_text(lang: Language, merchant: Merchant, applicant: str, user_id: int) -> str:
+    """A merchant application as the admins read it (the notice, the admin panel)."""
+    return t(
+        lang,
+        "admin.application",
+        name=html.escape(merchant.name),
+        url=html.escape(merchant.shop_url or "—"),
+        applicant=html.escape(applicant),
+        user_id=user_id,
+    )
+
+
+def application_buttons(lang: Language, merchant_id: int) -> list[Button]:
+    """Approve / Reject, in one row, under an application."""
+    return [
+        Button(t(lang, "admin.btn_approve"), f"adm:app:{merchant_id}:1"),
+        Button(t(lang, "admin.btn_reject"), f"adm:app:{merchant_id}:0"),
+    ]
+
+
+async def _notify_application(context: ReelcartContext, merchant: Merchant, user: User) -> None:
+    """A new merchant application reaches every admin with Approve / Reject."""
+    name = user.first_name or str(user.id)
+    await outbox(context).notices.to_admins(
+        lambda lang: application_text(lang, merchant, name, user.id),
+        lambda lang: [application_buttons(lang, merchant.id)],
+    )
 
 
 # -- prompts answered ----------------------------------------------------------------------
@@ -596,20 +617,9 @@ async def _report(
 
 async def _notify_admins_pending(context: ReelcartContext, merchant: Merchant, count: int) -> None:
     """Tell the admins that products wait in the moderation queue."""
-    from reelcart.handlers.admin import notify_admins
-
-    await notify_admins(
-        context,
+    await outbox(context).notices.to_admins(
         lambda lang: t(lang, "admin.new_pending", count=count, merchant=html.escape(merchant.name)),
-        lambda lang: InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(lang, "admin.btn_open_queue"), callback_data=f"adm:qm:{merchant.id}"
-                    )
-                ]
-            ]
-        ),
+        lambda lang: [[Button(t(lang, "admin.btn_open_queue"), f"adm:qm:{merchant.id}")]],
     )
 
 
@@ -1237,91 +1247,22 @@ def _kick_restock_alerts(context: ReelcartContext) -> None:
         )
 
 
-def _restock_turn(context: ReelcartContext) -> asyncio.Lock:
-    """One restock run at a time: a 429's wait holds every alert, and the start-up settling
-    never takes the alert a run is sending for one a stop interrupted."""
-    return _RESTOCK_TURNS.setdefault(context.application, asyncio.Lock())
-
-
 async def settle_restock_alerts(context: ReelcartContext) -> None:
-    """At start-up: alerts a previous run was sending are not sent again."""
-    async with _restock_turn(context):
-        settled = await context.shop.merchants.settle_interrupted_alerts()
-    if settled:
-        log.warning("%d restock alert(s) were being sent at the last stop: not sent again", settled)
+    """Job, at start-up: alerts a previous run was sending are not sent again; then the
+    due ones go (``RestockAlerts``)."""
+    await outbox(context).restock.settle()
     await deliver_restock_alerts(context)
 
 
 async def deliver_restock_alerts(context: ReelcartContext) -> None:
-    """Tell shoppers, once, that a product they like is back in stock.
-
-    Alerts are claimed one at a time (``sending`` before the send), so a crash leaves at
-    most one whose fate is unknown; it is never sent again (see ``catalog.messaging``).
-    """
+    """Job: tell shoppers, once, that a product they like is back in stock."""
     if context.bot_data.shop is None:
         return
-    merchants = context.shop.merchants
     application = context.application
     # A stop ends the run (what is left goes at the next start); a run made outside a
     # running application (a test, a script) goes to the end.
     outside = not application.running
-
-    def keep_going() -> bool:
-        return outside or application.running
-
-    async with _restock_turn(context):
-        pacer = Pacer(RESTOCK_RATE)
-        while keep_going():
-            alerts = await merchants.due_restock_alerts(limit=1)
-            if not alerts:
-                return
-            alert = alerts[0]
-            outcome = await _send_restock_alert(context.bot, alert, pacer, keep_going)
-            await merchants.restock_alert_sent(alert, outcome)
-
-
-async def _send_restock_alert(
-    bot: Bot, alert: RestockAlert, pacer: Pacer, keep_going: Callable[[], bool]
-) -> Delivery:
-    """Send one alert; after a 429 (waiting what Telegram asks) or a failure that kept it
-    from Telegram, again, up to ``MAX_ATTEMPTS`` times. PENDING if the bot stops before
-    it could be sent: the next start sends it."""
-    lang = Language(alert.language) if alert.language in ("en", "fr") else Language.EN
-    product = alert.product
-    text = t(
-        lang,
-        "restock.text",
-        title=html.escape(product.title),
-        price=format_price(product.price, lang),
-    )
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(lang, "restock.open"), callback_data=f"p:{product.id}")]]
-    )
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        await pacer.wait()
-        try:
-            await bot.send_message(
-                alert.user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        except TelegramError as exc:
-            outcome = delivery_of(exc)
-            if outcome is not Delivery.PENDING:
-                log.info("restock alert to %s: %s (%s)", alert.user_id, outcome.value, exc)
-                return outcome
-            wait = retry_delay(exc)
-            log.warning(
-                "restock alert to %s not delivered (%s), attempt %d: again in %.0f s",
-                alert.user_id,
-                exc,
-                attempt,
-                wait,
-            )
-            pacer.hold(wait)
-            if not keep_going():
-                return Delivery.PENDING
-        else:
-            return Delivery.SENT
-    return Delivery.FAILED
+    await outbox(context).restock.deliver(lambda: outside or application.running)
 
 
 # -- registration --------------------------------------------------------------------------

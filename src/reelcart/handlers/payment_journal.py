@@ -11,8 +11,9 @@ no order. So every ``successful_payment`` is journaled in SQLite on its way in:
   is not confirmed and Telegram sends it again);
 - webhook: ``journal_update`` runs before the webhook answers.
 
-On start (and every minute) the commerce handlers make orders from journaled payments that
-have none yet. Orders are keyed by the payment's charge id, so this never doubles one.
+On start (and every minute) the recovery job (``services.fulfilment``, scheduled by the
+commerce handlers) makes orders from journaled payments that have none yet. Orders are
+keyed by the payment's charge id, so this never doubles one.
 """
 
 from __future__ import annotations

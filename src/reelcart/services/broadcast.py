@@ -1,24 +1,24 @@
 """Broadcasts to every shopper, within Telegram's limits, resumable after a restart.
 
-The delivery loop lives here, without Telegram: the handlers give it a ``send`` coroutine
-that returns how one send ended (and raises ``RetryLater`` on a 429). Recipients are sent
-one at a time, paced under ``rate`` messages per second (Telegram allows about 30 per
-second to different chats); each recipient's state is written before and after its send,
-so a restart resumes where it stopped and nobody gets the message twice (see
-``catalog.messaging``).
+The delivery loop lives here, on the ``Messenger`` port: recipients are sent one at a time,
+paced under ``rate`` messages per second (Telegram allows about 30 per second to different
+chats), by the shared retry rule (``services.sending``: a message that certainly did not
+arrive is sent again, one that may have is not). Each recipient's state is written before
+and after its send, so a restart resumes where it stopped and nobody gets the message
+twice (see ``catalog.messaging``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from reelcart.catalog import messaging
-from reelcart.catalog.messaging import Broadcast, Delivery
+from reelcart.catalog.messaging import Broadcast
 from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import ReelcartError
+from reelcart.services.messenger import Messenger, Outcome
+from reelcart.services.sending import Pacer, delivery_state, send_patiently
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +26,6 @@ log = logging.getLogger(__name__)
 DEFAULT_RATE = 20.0
 #: Longest broadcast text (Telegram's limit for a text message).
 MAX_TEXT = 4096
-#: A recipient answered with 429 this many times is given up (marked failed).
-MAX_ATTEMPTS = 5
-
-
-class RetryLater(Exception):
-    """Telegram said "too many requests": wait ``seconds`` and send again."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
-        self.seconds = seconds
 
 
 class EmptyBroadcast(ReelcartError):
@@ -46,35 +36,7 @@ class BroadcastTooLong(ReelcartError):
     message_key = "admin.broadcast_too_long"
 
 
-Send = Callable[[int, str], Awaitable[Delivery]]
 Progress = Callable[[Broadcast], Awaitable[None]]
-
-
-class Pacer:
-    """Spaces sends at most ``rate`` per second (a steady rate, no bursts)."""
-
-    def __init__(
-        self,
-        rate: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        """Return when the next send may go."""
-        now = self._clock()
-        if self._next > now:
-            await self._sleep(self._next - now)
-            now = self._clock()
-        self._next = max(now, self._next) + self.interval
-
-    def hold(self, seconds: float) -> None:
-        """Nothing more for ``seconds`` (after a 429)."""
-        self._next = max(self._next, self._clock() + seconds)
 
 
 class BroadcastService:
@@ -135,12 +97,13 @@ class BroadcastService:
     async def deliver(
         self,
         broadcast_id: int,
-        send: Send,
+        messenger: Messenger,
         progress: Progress,
         keep_going: Callable[[], bool] = lambda: True,
         pacer: Pacer | None = None,
     ) -> Broadcast | None:
-        """Send to every pending recipient, one at a time; return the final state.
+        """Send to every pending recipient through ``messenger``, one at a time; return the
+        final state, shown to ``progress`` after each recipient.
 
         Stops early (leaving the rest pending, to resume later) when ``keep_going()`` turns
         False, and when an admin cancels. Returns None if this process is delivering this
@@ -158,8 +121,9 @@ class BroadcastService:
                 user_id = await self.db.run(messaging.claim_recipient, broadcast_id)
                 if user_id is None:
                     break
-                outcome = await self._send_one(broadcast, user_id, send, pacer)
-                await self.db.run(messaging.mark_recipient, broadcast_id, user_id, outcome)
+                outcome = await self._send_one(broadcast, user_id, messenger, pacer, keep_going)
+                state = delivery_state(outcome)
+                await self.db.run(messaging.mark_recipient, broadcast_id, user_id, state)
                 current = await self.get(broadcast_id)
                 if current is not None:
                     await progress(current)
@@ -177,15 +141,26 @@ class BroadcastService:
             self._delivering.discard(broadcast_id)
 
     @staticmethod
-    async def _send_one(broadcast: Broadcast, user_id: int, send: Send, pacer: Pacer) -> Delivery:
-        for _attempt in range(MAX_ATTEMPTS):
-            await pacer.wait()
-            try:
-                return await send(user_id, broadcast.text)
-            except RetryLater as wait:
-                # A 429 means this message was not delivered: sending again is safe.
-                log.warning(
-                    "broadcast %s: flood control, waiting %.0f s", broadcast.id, wait.seconds
-                )
-                pacer.hold(wait.seconds)
-        return Delivery.FAILED
+    async def _send_one(
+        broadcast: Broadcast,
+        user_id: int,
+        messenger: Messenger,
+        pacer: Pacer,
+        keep_going: Callable[[], bool],
+    ) -> Outcome:
+        # The admin's own words, as typed: plain text, not HTML.
+        outcome = await send_patiently(
+            lambda: messenger.send_text(user_id, broadcast.text, html=False),
+            pacer,
+            keep_going,
+            what=f"broadcast {broadcast.id} to {user_id}",
+        )
+        if not outcome.ok:
+            log.info(
+                "broadcast %s to %s: %s (%s)",
+                broadcast.id,
+                user_id,
+                outcome.status.value,
+                outcome.detail,
+            )
+        return outcome

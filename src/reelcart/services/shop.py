@@ -28,9 +28,12 @@ from reelcart.ranking import HybridRecommender
 from reelcart.services.admin import AdminService
 from reelcart.services.broadcast import BroadcastService
 from reelcart.services.feed import FeedService, RankingThread
+from reelcart.services.fulfilment import Crash, never_crash
 from reelcart.services.links import ShopLinks
 from reelcart.services.merchants import MerchantService, attach_url_clips
+from reelcart.services.messenger import Messenger
 from reelcart.services.orders import OrderService
+from reelcart.services.outbox import Outbox
 from reelcart.services.privacy import PrivacyService
 from reelcart.services.signing import root_secret
 from reelcart.services.stats import StatsService
@@ -57,6 +60,8 @@ class Shop:
     stats: StatsService = field(init=False)
     privacy: PrivacyService = field(init=False)
     index_saver: IndexSaver = field(init=False)
+    #: The workers that send (set by ``connect`` once the bot exists).
+    outbox: Outbox | None = field(init=False, default=None)
 
     @classmethod
     def open(
@@ -107,6 +112,21 @@ class Shop:
         )
         shop.index_saver = IndexSaver(embedder.save)
         return shop
+
+    def connect(self, messenger: Messenger, crash: Crash = never_crash) -> Outbox:
+        """Give the workers that send (fulfilment, restock alerts, broadcasts, notices) their
+        way to Telegram; returns them, kept as ``outbox``. ``crash`` arms the payment's
+        crash points (tests of crash recovery only)."""
+        self.outbox = Outbox.build(
+            messenger,
+            orders=self.orders,
+            feed=self.feed,
+            merchants=self.merchants,
+            broadcasts=self.broadcasts,
+            admin_ids=self.settings.admin_ids,
+            crash=crash,
+        )
+        return self.outbox
 
     def close(self) -> None:
         """Finish queued work, persist the index if it changed, close the database."""
