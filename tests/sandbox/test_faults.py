@@ -73,7 +73,9 @@ async def test_a_429_has_telegrams_shape_and_sends_nothing(
         b'"parameters": {"retry_after": 3}}'
     )
     assert texts(alice) == []
-    assert server.faults.injected == [InjectedFault(FaultKind.RETRY_AFTER, "sendMessage", ALICE, 0)]
+    assert server.faults.injected == [
+        InjectedFault(FaultKind.RETRY_AFTER, "sendMessage", ALICE, 0, "hi")
+    ]
 
 
 async def test_a_500_is_telegrams_json_and_sends_nothing(
@@ -100,9 +102,14 @@ async def test_a_slow_answer_outlasts_the_clients_timeout_but_the_call_happened(
     server: SandboxServer, wire: Wire, alice: SimulatedUser
 ) -> None:
     server.faults.plan = only(FaultKind.SLOW, slow_seconds=5.0)
-    with pytest.raises(TimeoutError):
-        await wire.post("sendMessage", {"chat_id": ALICE, "text": "late"}, timeout=0.2)
-    assert texts(alice) == ["late"]
+    sending = asyncio.create_task(
+        wire.post("sendMessage", {"chat_id": ALICE, "text": "late"}, timeout=0.5)
+    )
+    # The message is in the chat while the client still waits for the answer...
+    assert await alice.wait_until(lambda: texts(alice) == ["late"], timeout=5)
+    assert not sending.done()
+    with pytest.raises(TimeoutError):  # ...which never comes in time
+        await sending
 
 
 async def test_a_slow_answer_reaches_a_patient_client(
@@ -144,16 +151,16 @@ async def test_a_drop_after_really_edits_and_really_answers_the_tap(
             {"chat_id": ALICE, "message_id": sent["message_id"], "text": "card 2",
              "reply_markup": keyboard},
         )  # fmt: skip
-    assert texts(alice) == ["card 2"]
+    assert alice.on_screen(sent["message_id"]).text == "card 2"
 
-    tap = asyncio.create_task(alice.press(sent["message_id"], "⏭"))
+    tap = alice.tap(sent["message_id"], "⏭")  # the query is on its way now
     query_id = await next_callback_query(server)
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await wire.post("answerCallbackQuery", {"callback_query_id": query_id, "text": "⏭"})
     assert (await tap).text == "⏭"  # the user saw the answer the bot never heard of
     # The answer's fault is about the user who tapped.
     assert server.faults.faults_for(ALICE, "answerCallbackQuery") == [
-        InjectedFault(FaultKind.DROP_AFTER, "answerCallbackQuery", ALICE, 0)
+        InjectedFault(FaultKind.DROP_AFTER, "answerCallbackQuery", ALICE, 0, "⏭")
     ]
 
 

@@ -242,7 +242,22 @@ class SimulatedUser:
         """
         return await self._tap(self._current(message), data, timeout)
 
+    def tap(self, message: MessageRef, button: str) -> asyncio.Task[CallbackAnswer]:
+        """Tap an inline button as :meth:`press` does, without waiting for the answer: the
+        callback query is on its way to the bot when this returns, and the task ends with
+        the bot's answer (TimeoutError at Telegram's deadline). For tests that watch what
+        the tap changes on screen rather than the button's spinner."""
+        current = self._current(message)
+        chosen = current.button(button)
+        if "callback_data" not in chosen:
+            raise ValueError(f"button {chosen['text']!r} is not a callback button: {chosen}")
+        query = self._send_tap(current, str(chosen["callback_data"]))
+        return asyncio.ensure_future(self._callback_answer(query, None))
+
     async def _tap(self, current: BotMessage, data: str, timeout: float | None) -> CallbackAnswer:
+        return await self._callback_answer(self._send_tap(current, data), timeout)
+
+    def _send_tap(self, current: BotMessage, data: str) -> PendingQuery:
         chat = self.chat
         query = self.state.open_query("callback", self.account, self.state.deadlines.callback)
         self._cursor = len(chat.events)
@@ -256,6 +271,9 @@ class SimulatedUser:
                 "data": data,
             },
         )
+        return query
+
+    async def _callback_answer(self, query: PendingQuery, timeout: float | None) -> CallbackAnswer:
         answer = await self._await_answer(query, timeout, "callback query")
         return CallbackAnswer(
             answer.get("text"),
@@ -378,6 +396,25 @@ class SimulatedUser:
                 recent = [m.text[:60] for m in self.messages[-3:]]
                 raise TimeoutError(f"no matching bot message within {timeout}s; last: {recent}")
             await wait_signal(waiter, remaining)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until ``condition()`` holds, checking it whenever this chat changes (a
+        message, an edit, a deletion); False if it still does not after ``timeout`` s."""
+        chat = self.chat
+        deadline = time.monotonic() + timeout
+        while True:
+            waiter = chat.changed.waiter()
+            if condition():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await wait_signal(waiter, remaining)
+
+    def on_screen(self, message: MessageRef) -> BotMessage:
+        """The bot's message as the chat shows it now (latest edit applied); LookupError if
+        it is gone."""
+        return self._current(message)
 
     @property
     def messages(self) -> list[BotMessage]:

@@ -145,13 +145,15 @@ class FaultPlan:
 @dataclass(frozen=True)
 class InjectedFault:
     """One fault the sandbox injected: its kind, the method (as the client spelled it),
-    the chat or user the call was about (None if it names neither), and the call's
-    ordinal among that method's calls to that target (0 for the first)."""
+    the chat or user the call was about (None if it names neither), the call's ordinal
+    among that method's calls to that target (0 for the first), and the text or caption
+    it carried (to tell which message a fault hit)."""
 
     kind: FaultKind
     method: str
     target: int | None
     ordinal: int
+    text: str | None = None
 
 
 @dataclass
@@ -200,8 +202,8 @@ class FaultInjector:
         finally:
             self.enabled = was
 
-    def draw(self, method: str, target: int | None) -> FaultKind | None:
-        """The fault for this call, or None; counts it when one is injected."""
+    def draw(self, method: str, target: int | None, text: str | None = None) -> FaultKind | None:
+        """The fault for this call, or None; records it (with ``text``) when one is injected."""
         plan = self.plan
         if not self.enabled or plan.rate <= 0.0 or plan.spares(method):
             return None
@@ -214,7 +216,7 @@ class FaultInjector:
         if rng.random() >= plan.rate:
             return None
         kind = rng.choice(sorted(plan.kinds))
-        self.injected.append(InjectedFault(kind, method, target, ordinal))
+        self.injected.append(InjectedFault(kind, method, target, ordinal, text))
         logger.debug("injecting %s into %s (target %s, call %d)", kind, method, target, ordinal)
         return kind
 
@@ -247,6 +249,12 @@ class FaultInjector:
         if transport is not None:
             transport.close()
         return web.Response()
+
+
+def call_text(params: Mapping[str, Any]) -> str | None:
+    """The ``text`` or ``caption`` a call carries, if any."""
+    value = params.get("text", params.get("caption"))
+    return value if isinstance(value, str) else None
 
 
 def fault_target(params: Mapping[str, Any], query_user: Callable[[str], int | None]) -> int | None:

@@ -24,7 +24,7 @@ from aiohttp import web
 from reelcart.sandbox import methods as _methods  # noqa: F401  (registers the handlers)
 from reelcart.sandbox.dispatch import METHODS, Call, Described
 from reelcart.sandbox.errors import BotApiError
-from reelcart.sandbox.faults import FaultInjector, FaultPlan, fault_target
+from reelcart.sandbox.faults import FaultInjector, FaultPlan, call_text, fault_target
 from reelcart.sandbox.files import MAX_UPLOAD_BYTES, Upload
 from reelcart.sandbox.limits import QueryDeadlines, SandboxLimits
 from reelcart.sandbox.state import SandboxState
@@ -229,7 +229,7 @@ class SandboxServer:
         async def answer() -> web.Response:
             return await self._answer(method, raw, uploads)
 
-        fault = self.faults.draw(method, fault_target(raw, self._query_user))
+        fault = self.faults.draw(method, fault_target(raw, self._query_user), call_text(raw))
         if fault is None:
             return await answer()
         return await self.faults.respond(fault, request, answer)
