@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from reelcart.sandbox import FaultInjector, FaultKind, FaultPlan, SandboxServer, SimulatedUser
-from reelcart.sandbox.faults import InjectedFault
+from reelcart.sandbox.faults import InjectedFault, call_text
 
 from .conftest import ALICE, BOB
 
@@ -162,6 +162,15 @@ async def test_a_drop_after_really_edits_and_really_answers_the_tap(
     assert server.faults.faults_for(ALICE, "answerCallbackQuery") == [
         InjectedFault(FaultKind.DROP_AFTER, "answerCallbackQuery", ALICE, 0, "⏭")
     ]
+
+
+def test_a_fault_records_the_text_or_caption_it_hit() -> None:
+    assert call_text({"chat_id": 1, "text": "hello"}) == "hello"
+    assert call_text({"caption": "a clip"}) == "a clip"
+    assert call_text({"media": '{"type": "video", "media": "x", "caption": "card"}'}) == "card"
+    assert call_text({"media": {"type": "photo", "caption": "card"}}) == "card"
+    assert call_text({"media": "attach://file"}) is None
+    assert call_text({"callback_query_id": "1"}) is None
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inside PTB's RetryAfter

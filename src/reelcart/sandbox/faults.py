@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections import Counter
@@ -252,8 +253,15 @@ class FaultInjector:
 
 
 def call_text(params: Mapping[str, Any]) -> str | None:
-    """The ``text`` or ``caption`` a call carries, if any."""
+    """The ``text`` or ``caption`` a call carries (an edited media's caption too), if any."""
     value = params.get("text", params.get("caption"))
+    if value is None:
+        media = params.get("media")
+        if isinstance(media, str):
+            with contextlib.suppress(ValueError):
+                media = json.loads(media)
+        if isinstance(media, dict):
+            value = media.get("caption")
     return value if isinstance(value, str) else None
 
 
