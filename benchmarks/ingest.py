@@ -76,9 +76,9 @@ def texts_of(data: bytes) -> list[str]:
 
 def ingest(data: bytes, encoder: object, folder: Path) -> tuple[float, dict[int, np.ndarray]]:
     """Import the catalog into a fresh shop in ``folder``; seconds and the indexed vectors."""
-    from reelcart.catalog.store import Store
     from reelcart.config import Settings
     from reelcart.services.shop import Shop
+    from reelcart.storage.store import Store
 
     path = folder / "catalog.csv"
     path.write_bytes(data)

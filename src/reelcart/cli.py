@@ -274,7 +274,6 @@ def _import(
     clips: Path | None,
     lang: Language,
 ) -> int:
-    from reelcart.catalog.progress import ProgressBar
     from reelcart.domain import CatalogFileError
     from reelcart.i18n import t
     from reelcart.i18n.catalog_report import (
@@ -284,6 +283,7 @@ def _import(
         row_place,
         row_reason,
     )
+    from reelcart.progress import ProgressBar
     from reelcart.services.opening import open_shop
 
     logging.getLogger("reelcart").setLevel(logging.WARNING)

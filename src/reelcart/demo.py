@@ -101,7 +101,7 @@ def load_demo_catalog(settings: Settings, shop: Shop | None = None) -> DemoCatal
 
 
 def _ids(shop: Shop, merchant_id: int, skus: list[str]) -> dict[str, int]:
-    from reelcart.catalog.store import Store
+    from reelcart.storage.store import Store
 
     return shop.db.call(Store.product_ids_by_sku, merchant_id, skus)
 

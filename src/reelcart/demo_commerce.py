@@ -14,13 +14,13 @@ from pathlib import Path
 
 import aiohttp
 
-from reelcart.catalog.db import open_database
-from reelcart.catalog.store import Store
 from reelcart.demo import DemoContext, Transcript, _plain
 from reelcart.domain import Money
 from reelcart.i18n import format_price
 from reelcart.sandbox import SimulatedUser
 from reelcart.sandbox.views import BotMessage
+from reelcart.storage.database import open_database
+from reelcart.storage.store import Store
 
 SHOPPER_ID = 424242  # Camille, from the feed scene
 MERCHANT_ID = 900002

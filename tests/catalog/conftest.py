@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reelcart.catalog.importer import CatalogImporter
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product
+from reelcart.storage.worker import DatabaseWorker
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "src" / "reelcart" / "demo_data"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reelcart.catalog.store import Store
 from reelcart.cli import attach_clip_folder
 from reelcart.config import Settings
 from reelcart.domain import Clip
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.shop import Shop
+from reelcart.storage.store import Store
 from tests.sandbox.conftest import mp4_bytes
 
 CATALOG = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url

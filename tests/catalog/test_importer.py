@@ -16,10 +16,10 @@ from reelcart.catalog.importer import (
     safe_csv_cell,
 )
 from reelcart.catalog.rows import CatalogRow
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import CatalogFileError, Language, Money, Product
 from reelcart.i18n.catalog_report import failed_rows_csv
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 from tests.catalog.conftest import DEMO_DATA, ChangedLog
 from tests.catalog.helpers import csv_bytes, row
 

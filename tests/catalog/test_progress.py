@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from reelcart.catalog.progress import ProgressBar
+from reelcart.progress import ProgressBar
 
 
 class FakeClock:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from reelcart.catalog.store import Store
 from reelcart.config import Settings
 from reelcart.domain import Product
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.orders import OrderService, Payment
 from reelcart.services.shop import Shop
+from reelcart.storage.store import Store
 
 PROVIDER = "284685063:TEST:reelcart-tests"
 ROAST = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url

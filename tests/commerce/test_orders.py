@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from reelcart.catalog.messaging import Delivery
 from reelcart.domain import (
     AlreadyPaid,
     CurrencyNotSupported,
@@ -33,6 +32,7 @@ from reelcart.services.orders import (
     OrderNotShippable,
     charge_price,
 )
+from reelcart.storage.outbox import Delivery
 from tests.commerce.conftest import Catalog, open_shop, payment_for
 
 SHOPPER, OTHER, MERCHANT = 501, 502, 900

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from reelcart.catalog.rows import CatalogRow
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Money, Product, ProductKind
 from reelcart.embeddings.encoder import HashingEncoder
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 
 class CountingEncoder(HashingEncoder):

@@ -9,14 +9,14 @@ import faiss
 import numpy as np
 import pytest
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings import index as index_module
 from reelcart.embeddings.index import VectorIndex
 from reelcart.embeddings.index_file import IndexFileError
 from reelcart.embeddings.ivf import IvfIndex
 from reelcart.embeddings.pipeline import ProductEmbedder
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 from .conftest import CountingEncoder
 

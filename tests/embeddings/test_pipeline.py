@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.embeddings.index import VectorIndex
 from reelcart.embeddings.pipeline import ProductEmbedder, text_hash
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 from .conftest import CountingEncoder
 

@@ -17,7 +17,6 @@ import pytest_asyncio
 
 from reelcart import demo_data
 from reelcart.bot import build_application
-from reelcart.catalog.store import Store
 from reelcart.config import Settings
 from reelcart.domain import Clip
 from reelcart.embeddings.encoder import HashingEncoder
@@ -25,6 +24,7 @@ from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
+from reelcart.storage.store import Store
 
 CATALOG = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url
 C1,Ethiopian coffee beans,Floral light roast coffee beans,14.90,EUR,10,#coffee #beans,coffee,physical,,https://roast.example/c1

@@ -3,10 +3,10 @@ how a card looks when its product is sold out or has no hashtags."""
 
 from __future__ import annotations
 
-from reelcart.catalog.store import Store
 from reelcart.domain import Language
 from reelcart.handlers import render
 from reelcart.sandbox.views import BotMessage
+from reelcart.storage.store import Store
 from tests.handlers.conftest import Harness
 
 

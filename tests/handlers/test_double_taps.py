@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from reelcart.catalog.store import Store
 from reelcart.domain import Language
+from reelcart.storage.store import Store
 from tests.handlers.conftest import fence, on_screen
 from tests.handlers.faulty_network import FaultyHarness, faulty_harness
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from reelcart.catalog.store import Store
 from reelcart.sandbox.views import BotMessage
+from reelcart.storage.store import Store
 from tests.handlers.conftest import Harness, fence, on_screen
 
 CARD_EMOJI = ["❤️", "👎", "⏭", "🛒", "🔗", "💡", "↗️"]

@@ -4,11 +4,11 @@ tested once, at the adapter: ``test_messenger.py``.)"""
 
 from __future__ import annotations
 
-from reelcart.catalog.store import Store
 from reelcart.domain import EventKind, Reaction
 from reelcart.handlers.context import ReelcartContext
 from reelcart.handlers.merchant import deliver_restock_alerts
 from reelcart.sandbox.limits import FloodControl
+from reelcart.storage.store import Store
 from tests.handlers.conftest import Harness
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from reelcart.catalog.backoffice import submit_application
-from reelcart.catalog.store import Store
 from reelcart.config import Settings
 from reelcart.domain import EventKind, Merchant, Product, Reaction
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.shop import Shop
+from reelcart.storage.backoffice import submit_application
+from reelcart.storage.store import Store
 
 ADMIN = 7001
 DIM = 64  # the HashingEncoder's vector size

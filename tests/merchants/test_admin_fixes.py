@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest_asyncio
 
 from reelcart.bot import build_application, set_commands
-from reelcart.catalog import backoffice
 from reelcart.config import Settings
 from reelcart.domain import EventKind
 from reelcart.handlers.context import ReelcartApplication
@@ -24,6 +23,7 @@ from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
 from reelcart.services.stats import ChartLabels, draw_chart
+from reelcart.storage import backoffice
 from tests.merchants.conftest import ADMIN, HEADER, Back, open_back
 
 EBOOK = HEADER + "E1,Tea guide,An ebook about brewing tea,5.00,EUR,999,#tea,books,digital,,\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from reelcart.catalog import backoffice, messaging
-from reelcart.catalog.messaging import BroadcastStatus, Delivery
-from reelcart.catalog.store import Store
 from reelcart.services.broadcast import BroadcastService, BroadcastTooLong, EmptyBroadcast
 from reelcart.services.messenger import Outcome
 from reelcart.services.sending import MAX_ATTEMPTS, Pacer
+from reelcart.storage import backoffice, outbox
+from reelcart.storage.outbox import BroadcastStatus, Delivery
+from reelcart.storage.store import Store
 from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import ADMIN, Back
 
@@ -97,7 +97,7 @@ async def test_a_crash_mid_send_resumes_without_sending_anyone_twice(back: Back)
     paused = await first.deliver(broadcast_id, sender, no_progress, keep_going)
     assert paused is not None and paused.status is BroadcastStatus.RUNNING
     # The crash: one more recipient was claimed ("sending") when the process died.
-    in_flight = back.shop.db.call(messaging.claim_recipient, broadcast_id)
+    in_flight = back.shop.db.call(outbox.claim_recipient, broadcast_id)
     assert in_flight is not None
     second = BroadcastService(back.shop.db, rate=25)  # a new process
     assert await second.interrupted() == [broadcast_id]
@@ -114,7 +114,7 @@ async def test_a_cancelled_broadcast_stops_and_skips_the_rest(back: Back) -> Non
     broadcast_id = await started(back, service)
     sender = Sender()
 
-    async def cancel_after_two(current: messaging.Broadcast) -> None:
+    async def cancel_after_two(current: outbox.Broadcast) -> None:
         if current.counts[Delivery.SENT] == 2:
             await service.cancel(broadcast_id, ADMIN)
 

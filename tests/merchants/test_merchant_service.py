@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from reelcart.catalog import backoffice
-from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
-from reelcart.catalog.store import Store
 from reelcart.domain import (
     ApplicationRejected,
     ApplicationWaiting,
@@ -27,6 +24,9 @@ from reelcart.services.merchants import (
     parse_shop_url,
     parse_stock,
 )
+from reelcart.storage import backoffice
+from reelcart.storage.backoffice import AlreadyMerchant, NameTaken
+from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, DIM, HEADER, TEAS, Back, open_back
 
 

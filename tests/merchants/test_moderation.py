@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reelcart.catalog.store import Store
 from reelcart.domain import Clip, ModerationState, ProductNotFound, ProductStatus
 from reelcart.services.admin import moderation_flags
+from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, HEADER, TEAS, Back
 
 

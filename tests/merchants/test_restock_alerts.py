@@ -3,10 +3,10 @@ Telegram: each alert goes once, a 429 delays it, a block or an unanswered send s
 
 from __future__ import annotations
 
-from reelcart.catalog.store import Store
 from reelcart.domain import EventKind
 from reelcart.services.messenger import Button, Outcome
 from reelcart.services.restock import RestockAlerts
+from reelcart.storage.store import Store
 from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import Back
 

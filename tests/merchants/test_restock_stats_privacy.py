@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from reelcart.catalog import backoffice, insights, messaging
-from reelcart.catalog.messaging import Delivery
-from reelcart.catalog.store import Store
 from reelcart.domain import EventKind
 from reelcart.services.admin import CannotBanAdmin
 from reelcart.services.stats import ChartLabels, render_chart
+from reelcart.storage import backoffice, insights, outbox
+from reelcart.storage.outbox import Delivery
+from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, Back, open_back
 
 
@@ -157,4 +157,4 @@ async def test_mydata_holds_everything_and_forget_erases_it_but_keeps_orders(bac
     assert set(left) == {"orders", "user_flags"}  # kept: the paid order, and the ban
     assert left["orders"][0]["recipient"] is None and left["orders"][0]["address"] is None
     assert back.shop.ranking.call(lambda rec: rec.shoppers.get(person) is None)
-    assert back.shop.db.call(messaging.reachable_users) == 1  # the merchant's owner only
+    assert back.shop.db.call(outbox.reachable_users) == 1  # the merchant's owner only

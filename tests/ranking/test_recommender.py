@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import EventKind, Pick, ProductStatus, Reaction, ReasonKind
 from reelcart.embeddings.index import VectorIndex
 from reelcart.ranking import signals
 from reelcart.ranking.hybrid import HybridRecommender
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 from .conftest import World, react, swipe
 

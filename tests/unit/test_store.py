@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelcart.catalog.db import migrate, open_database
 from reelcart.catalog.rows import CatalogRow, RowOutcome
-from reelcart.catalog.store import Store
 from reelcart.domain import (
     Clip,
     EventKind,
@@ -22,6 +20,8 @@ from reelcart.domain import (
     Reaction,
     ReasonKind,
 )
+from reelcart.storage.database import migrate, open_database
+from reelcart.storage.store import Store
 
 
 def row(sku: str, title: str = "Trail shoe", price: int = 5900, stock: int = 3) -> CatalogRow:

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Clip
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 #: The names a clip may have, and what its content must then be.
 CLIP_SUFFIXES = (".mp4", ".gif")

@@ -59,8 +59,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reelcart.catalog.rows import CatalogRow, RowError, RowOutcome
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import (
     CURRENCY_EXPONENTS,
     CatalogFileError,
@@ -69,6 +67,8 @@ from reelcart.domain import (
     Product,
     ProductKind,
 )
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings.encoder import Encoder
 from reelcart.embeddings.index import APPROXIMATE_THRESHOLD, VectorIndex
 from reelcart.embeddings.index_file import IndexFileError
 from reelcart.embeddings.product_index import ProductIndex
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 

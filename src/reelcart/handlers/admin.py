@@ -48,8 +48,6 @@ from telegram.ext import (
     filters,
 )
 
-from reelcart.catalog.backoffice import AuditEntry, MerchantSummary, ModerationItem, UserSummary
-from reelcart.catalog.messaging import Broadcast, BroadcastStatus, Delivery
 from reelcart.domain import Language, ProductNotFound, User
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.handlers.merchant import (
@@ -80,6 +78,8 @@ from reelcart.services.admin import (
 from reelcart.services.broadcast import BroadcastTooLong, EmptyBroadcast
 from reelcart.services.shop import Shop
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS
+from reelcart.storage.backoffice import AuditEntry, MerchantSummary, ModerationItem, UserSummary
+from reelcart.storage.outbox import Broadcast, BroadcastStatus, Delivery
 
 log = logging.getLogger(__name__)
 

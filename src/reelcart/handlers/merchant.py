@@ -45,9 +45,7 @@ from telegram.ext import (
     filters,
 )
 
-from reelcart.catalog.backoffice import AlreadyMerchant, NameTaken
 from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
-from reelcart.catalog.insights import Metrics, StatsReport
 from reelcart.domain import (
     CatalogFileError,
     Clip,
@@ -84,6 +82,8 @@ from reelcart.services.merchants import (
 )
 from reelcart.services.messenger import Button
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS, ChartLabels, parse_period
+from reelcart.storage.backoffice import AlreadyMerchant, NameTaken
+from reelcart.storage.insights import Metrics, StatsReport
 
 log = logging.getLogger(__name__)
 

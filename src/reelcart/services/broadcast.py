@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from reelcart.catalog import messaging
-from reelcart.catalog.messaging import Broadcast
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import ReelcartError
 from reelcart.services.messenger import Messenger, Outcome
 from reelcart.services.sending import Pacer, delivery_state, send_patiently
+from reelcart.storage import outbox
+from reelcart.storage.outbox import Broadcast
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class BroadcastService:
 
     async def audience(self) -> int:
         """How many shoppers a broadcast started now would reach."""
-        return await self.db.run(messaging.reachable_users)
+        return await self.db.run(outbox.reachable_users)
 
     async def draft(self, admin_id: int, text: str, language: str) -> int:
         """A draft to confirm. Raises EmptyBroadcast, BroadcastTooLong."""
@@ -60,7 +60,7 @@ class BroadcastService:
             raise EmptyBroadcast()
         if len(text) > MAX_TEXT:
             raise BroadcastTooLong()
-        return await self.db.run(messaging.create_broadcast, admin_id, text, language)
+        return await self.db.run(outbox.create_broadcast, admin_id, text, language)
 
     async def start(
         self, broadcast_id: int, chat_id: int, message_id: int, admin_id: int
@@ -68,23 +68,23 @@ class BroadcastService:
         """Fix the recipients and mark it running; None if it was not a draft any more (a
         double tap, or cancelled)."""
         return await self.db.run(
-            messaging.start_broadcast, broadcast_id, chat_id, message_id, admin_id
+            outbox.start_broadcast, broadcast_id, chat_id, message_id, admin_id
         )
 
     async def cancel(self, broadcast_id: int, admin_id: int) -> bool:
-        return await self.db.run(messaging.cancel_broadcast, broadcast_id, admin_id)
+        return await self.db.run(outbox.cancel_broadcast, broadcast_id, admin_id)
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
-        return await self.db.run(messaging.get_broadcast, broadcast_id)
+        return await self.db.run(outbox.get_broadcast, broadcast_id)
 
     async def interrupted(self) -> list[int]:
         """Broadcasts a previous run left running, made ready to resume: whoever was being
         sent to at the crash is not sent to again."""
-        ids = await self.db.run(messaging.running_broadcasts)
+        ids = await self.db.run(outbox.running_broadcasts)
         for broadcast_id in ids:
             if broadcast_id in self._delivering:
                 continue
-            settled = await self.db.run(messaging.settle_interrupted, broadcast_id)
+            settled = await self.db.run(outbox.settle_interrupted, broadcast_id)
             if settled:
                 log.warning(
                     "broadcast %s: %d recipient(s) were being sent to when the bot stopped; "
@@ -118,19 +118,19 @@ class BroadcastService:
         pacer = pacer or Pacer(self.rate)
         try:
             while keep_going():
-                user_id = await self.db.run(messaging.claim_recipient, broadcast_id)
+                user_id = await self.db.run(outbox.claim_recipient, broadcast_id)
                 if user_id is None:
                     break
                 outcome = await self._send_one(broadcast, user_id, messenger, pacer, keep_going)
                 state = delivery_state(outcome)
-                await self.db.run(messaging.mark_recipient, broadcast_id, user_id, state)
+                await self.db.run(outbox.mark_recipient, broadcast_id, user_id, state)
                 current = await self.get(broadcast_id)
                 if current is not None:
                     await progress(current)
             else:
                 log.info("broadcast %s paused: the bot is stopping", broadcast_id)
                 return await self.get(broadcast_id)
-            await self.db.run(messaging.finish_broadcast, broadcast_id)
+            await self.db.run(outbox.finish_broadcast, broadcast_id)
             final = await self.get(broadcast_id)
             if final is not None:
                 counts = ", ".join(f"{n} {state.value}" for state, n in final.counts.items() if n)

@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import (
     AlreadyAnswered,
     Clip,
@@ -36,6 +34,8 @@ from reelcart.domain import (
 )
 from reelcart.embeddings.encoder import Encoder
 from reelcart.ranking import HybridRecommender
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

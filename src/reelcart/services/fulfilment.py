@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reelcart.catalog.messaging import Delivery
 from reelcart.domain import Order, OrderStatus
 from reelcart.i18n import t
 from reelcart.services import receipts
@@ -24,6 +23,7 @@ from reelcart.services.messenger import Keyboard, Media, MediaKind, Messenger, O
 from reelcart.services.notices import language_of_user
 from reelcart.services.orders import OrderService, Payment
 from reelcart.services.sending import delivery_state
+from reelcart.storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 

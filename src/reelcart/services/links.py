@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reelcart.catalog.store import Store
 from reelcart.domain import EventKind, Product, ProductNotFound, Reaction
 from reelcart.services.feed import FeedService
 from reelcart.services.signing import Signer
+from reelcart.storage.store import Store
 
 log = logging.getLogger(__name__)
 

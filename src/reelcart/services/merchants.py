@@ -16,11 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reelcart.catalog import backoffice, insights, messaging
 from reelcart.catalog.importer import MAX_PRICE_MINOR, MAX_SKU, MAX_STOCK
-from reelcart.catalog.messaging import Delivery, RestockAlert
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.domain import (
     CURRENCY_EXPONENTS,
     ApplicationRejected,
@@ -37,6 +33,10 @@ from reelcart.domain import (
 )
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
+from reelcart.storage import backoffice, insights, outbox
+from reelcart.storage.outbox import Delivery, RestockAlert
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -344,15 +344,15 @@ class MerchantService:
 
     async def due_restock_alerts(self, limit: int = 50) -> list[RestockAlert]:
         """Alerts to send now, each marked as being sent (see ``catalog.messaging``)."""
-        await self.db.run(messaging.plan_restock_alerts)
-        return await self.db.run(messaging.claim_restock_alerts, limit)
+        await self.db.run(outbox.plan_restock_alerts)
+        return await self.db.run(outbox.claim_restock_alerts, limit)
 
     async def restock_alert_sent(self, alert: RestockAlert, outcome: Delivery) -> None:
-        await self.db.run(messaging.mark_restock_alert, alert.restock_id, alert.user_id, outcome)
+        await self.db.run(outbox.mark_restock_alert, alert.restock_id, alert.user_id, outcome)
 
     async def settle_interrupted_alerts(self) -> int:
         """After a restart: alerts that were being sent are not sent again."""
-        return await self.db.run(messaging.settle_interrupted_alerts)
+        return await self.db.run(outbox.settle_interrupted_alerts)
 
     # -- referrals -------------------------------------------------------------------------
 

@@ -31,11 +31,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from reelcart.catalog import commerce
-from reelcart.catalog.commerce import Draft, DraftItem, NewOrder, ShippingRate, SocialClip
-from reelcart.catalog.messaging import Delivery
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.config import Settings
 from reelcart.domain import (
     CURRENCY_EXPONENTS,
@@ -68,6 +63,11 @@ from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import require_merchant
 from reelcart.services.signing import Signer
+from reelcart.storage import orders as order_store
+from reelcart.storage.orders import Draft, DraftItem, NewOrder, ShippingRate, SocialClip
+from reelcart.storage.outbox import Delivery
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class OrderService:
         self._signer = Signer(secret, "invoice")
         self._delivering: set[int] = set()
         self._social: dict[int, list[SocialClip]] = {}
-        self._load_social(db.call(commerce.shared_social_clips))
+        self._load_social(db.call(order_store.shared_social_clips))
 
     # -- invoices ------------------------------------------------------------------------
 
@@ -308,7 +308,7 @@ class OrderService:
         match = _PAYLOAD.match(payload)
         if not match:
             raise ForgedPayload(payload)
-        draft = commerce.get_draft(store, int(match[1]))
+        draft = order_store.get_draft(store, int(match[1]))
         if draft is None or not self._signer.verify(
             match[2], "rc1", draft.id, draft.user_id, draft.currency, draft.total_minor
         ):
@@ -344,7 +344,7 @@ class OrderService:
         return await self.db.run(self._checkout_basket, user_id)
 
     def _checkout_basket(self, store: Store, user_id: int) -> Checkout:
-        items = commerce.basket(store, user_id)
+        items = order_store.basket(store, user_id)
         if not items:
             raise BasketEmpty()
         products = store.get_products([product_id for product_id, _ in items])
@@ -378,7 +378,7 @@ class OrderService:
         total = sum(line.amount.minor for line in lines)
         if currency == STARS and total > MAX_STARS:
             raise CurrencyNotSupported(currency=currency)
-        if first.kind is ProductKind.PHYSICAL and not commerce.shipping_rates(
+        if first.kind is ProductKind.PHYSICAL and not order_store.shipping_rates(
             store, first.merchant_id, currency
         ):
             # No way to ship a payment in this currency: the shop link still works.
@@ -386,10 +386,10 @@ class OrderService:
         catalog_total = None
         if currency != first.price.currency:
             catalog_total = Money(sum(p.price.minor * q for p, q in chosen), first.price.currency)
-        draft_id = commerce.create_draft(
+        draft_id = order_store.create_draft(
             store, user_id, first.merchant_id, first.kind, currency, items, total, source
         )
-        draft = commerce.get_draft(store, draft_id)
+        draft = order_store.get_draft(store, draft_id)
         assert draft is not None
         return Checkout(
             draft_id=draft_id,
@@ -409,7 +409,7 @@ class OrderService:
         return await self.db.run(self._basket_view, user_id)
 
     def _basket_view(self, store: Store, user_id: int) -> BasketView:
-        items = commerce.basket(store, user_id)
+        items = order_store.basket(store, user_id)
         products = store.get_products([product_id for product_id, _ in items])
         kept = tuple((products[p], q) for p, q in items if p in products)
         total = None
@@ -433,7 +433,7 @@ class OrderService:
         product = store.get_product(product_id)
         _check_sellable(product)
         charge_price(product)
-        current = dict(commerce.basket(store, user_id))
+        current = dict(order_store.basket(store, user_id))
         if current:
             others = store.get_products(list(current))
             for other in others.values():
@@ -444,21 +444,21 @@ class OrderService:
             raise BasketFull(title=product.title, stock=product.stock)
         if product_id not in current and len(current) >= BASKET_LIMIT:
             raise BasketFull(title=product.title, stock=product.stock)
-        commerce.set_basket_quantity(store, user_id, product_id, quantity)
+        order_store.set_basket_quantity(store, user_id, product_id, quantity)
         return self._basket_view(store, user_id)
 
     async def remove_from_basket(self, user_id: int, product_id: int) -> BasketView:
         """Take a product out of the basket (all units)."""
 
         def remove(store: Store) -> BasketView:
-            commerce.set_basket_quantity(store, user_id, product_id, 0)
+            order_store.set_basket_quantity(store, user_id, product_id, 0)
             return self._basket_view(store, user_id)
 
         return await self.db.run(remove)
 
     async def empty_basket(self, user_id: int) -> None:
         """Take everything out of the basket."""
-        await self.db.run(commerce.clear_basket, user_id)
+        await self.db.run(order_store.clear_basket, user_id)
 
     # -- shipping and pre-checkout -----------------------------------------------------
 
@@ -472,7 +472,7 @@ class OrderService:
                 raise AlreadyPaid()
             if draft.kind is not ProductKind.PHYSICAL:
                 raise ForgedPayload(payload)
-            rates = commerce.shipping_rates(store, draft.merchant_id, draft.currency)
+            rates = order_store.shipping_rates(store, draft.merchant_id, draft.currency)
             if not rates:
                 raise CurrencyNotSupported(currency=draft.currency)
             return rates
@@ -528,7 +528,7 @@ class OrderService:
                 raise SoldOut(title=product.title)
         shipping = 0
         if draft.kind is ProductKind.PHYSICAL:
-            rates = commerce.shipping_rates(store, draft.merchant_id, draft.currency)
+            rates = order_store.shipping_rates(store, draft.merchant_id, draft.currency)
             rate = next((r for r in rates if r.option_id == shipping_option_id), None)
             if rate is None:
                 raise PaymentRejected("unknown shipping option")
@@ -546,7 +546,9 @@ class OrderService:
         def keep(store: Store) -> None:
             with store.db.atomic():
                 for payment in payments:
-                    commerce.journal_payment(store, payment.charge_id, payment.user_id, payment.raw)
+                    order_store.journal_payment(
+                        store, payment.charge_id, payment.user_id, payment.raw
+                    )
 
         if payments:
             await self.db.run(keep)
@@ -582,10 +584,10 @@ class OrderService:
     def _record_payment(self, store: Store, payment: Payment) -> tuple[int, bool, list[Reaction]]:
         now = self.clock()
         with store.db.atomic():
-            commerce.journal_payment(store, payment.charge_id, payment.user_id, payment.raw)
-            existing = commerce.order_id_by_charge(store, payment.charge_id)
+            order_store.journal_payment(store, payment.charge_id, payment.user_id, payment.raw)
+            existing = order_store.order_id_by_charge(store, payment.charge_id)
             if existing is not None:
-                commerce.mark_payment_processed(store, payment.charge_id)
+                order_store.mark_payment_processed(store, payment.charge_id)
                 return existing, False, []
             try:
                 draft: Draft | None = self._verified_draft(store, payment.payload, payment.user_id)
@@ -626,7 +628,7 @@ class OrderService:
                 status = OrderStatus.PAID
             else:
                 status = OrderStatus.REFUND_PENDING if stars else OrderStatus.NEEDS_ATTENTION
-            order_id = commerce.insert_order(
+            order_id = order_store.insert_order(
                 store,
                 NewOrder(
                     charge_id=payment.charge_id,
@@ -651,16 +653,16 @@ class OrderService:
             )
             reactions: list[Reaction] = []
             if draft is not None and problem is None:
-                commerce.mark_draft_paid(store, draft.id, order_id)
+                order_store.mark_draft_paid(store, draft.id, order_id)
                 if draft.source == "basket":
-                    commerce.clear_basket(
+                    order_store.clear_basket(
                         store, payment.user_id, [item.product_id for item in draft.items]
                     )
                 for line in lines:
                     reaction = Reaction(payment.user_id, line.product_id, EventKind.BUY, at=now)
                     store.add_event(reaction)
                     reactions.append(reaction)
-            commerce.mark_payment_processed(store, payment.charge_id)
+            order_store.mark_payment_processed(store, payment.charge_id)
             return order_id, True, reactions
 
     @staticmethod
@@ -673,7 +675,7 @@ class OrderService:
         try:
             with store.db.atomic():  # a savepoint: all lines or none
                 for item, line in zip(draft.items, lines, strict=True):
-                    if not commerce.take_stock(store, item.product_id, item.quantity):
+                    if not order_store.take_stock(store, item.product_id, item.quantity):
                         raise _Short(line.title)
         except _Short as short:
             return f"sold_out:{short.args[0]}"
@@ -681,14 +683,14 @@ class OrderService:
 
     async def order(self, order_id: int) -> Order:
         """Any order by id (for the bot itself). Raises OrderNotFound."""
-        order = await self.db.run(commerce.get_order, order_id)
+        order = await self.db.run(order_store.get_order, order_id)
         if order is None:
             raise OrderNotFound(order_id)
         return order
 
     async def unprocessed_payments(self, grace: float = RECOVERY_GRACE_S) -> list[Payment]:
         """Journaled payments with no order yet (the bot stopped in between)."""
-        raws = await self.db.run(commerce.unprocessed_payments, self.clock() - grace)
+        raws = await self.db.run(order_store.unprocessed_payments, self.clock() - grace)
         payments = []
         for raw in raws:
             payment = Payment.from_message(json.loads(raw))
@@ -698,7 +700,7 @@ class OrderService:
 
     async def undelivered(self, grace: float = RECOVERY_GRACE_S) -> list[Order]:
         """Orders whose receipt, merchant notice or automatic refund is outstanding."""
-        return await self.db.run(commerce.undelivered_orders, self.clock() - grace)
+        return await self.db.run(order_store.undelivered_orders, self.clock() - grace)
 
     def claim(self, order_id: int) -> bool:
         """Reserve the right to send an order's messages (False: someone else is on it)."""
@@ -716,7 +718,7 @@ class OrderService:
         problem payment) is being sent; the state it was in. PENDING: send it now.
         SENDING: a stop cut its send short, it may have arrived, and it is now UNKNOWN
         (never sent again). Anything else: settled already. Raises OrderNotFound."""
-        state = await self.db.run(commerce.begin_receipt, order_id)
+        state = await self.db.run(order_store.begin_receipt, order_id)
         if state is None:
             raise OrderNotFound(order_id)
         return state
@@ -724,16 +726,16 @@ class OrderService:
     async def end_receipt(self, order_id: int, outcome: Delivery) -> None:
         """Record, just after the send, how it ended: PENDING (it did not arrive) makes
         the receipt due again; SENT, BLOCKED, FAILED or UNKNOWN settles it."""
-        await self.db.run(commerce.end_receipt, order_id, outcome)
+        await self.db.run(order_store.end_receipt, order_id, outcome)
 
     async def merchant_notified(self, order_id: int) -> None:
         """Record that the merchant (and admins, if needed) were told."""
-        await self.db.run(commerce.mark_merchant_notified, order_id)
+        await self.db.run(order_store.mark_merchant_notified, order_id)
 
     async def mark_refunded(self, order_id: int, by: int | None = None) -> Order:
         """Record that the order's Stars went back to the shopper."""
         await self.db.run(
-            commerce.set_order_status,
+            order_store.set_order_status,
             order_id,
             OrderStatus.REFUNDED,
             refunded_at=self.clock(),
@@ -744,7 +746,7 @@ class OrderService:
 
     async def refundable_star_orders(self) -> list[Order]:
         """Stars orders not refunded yet, newest first (the admin panel)."""
-        return await self.db.run(commerce.refundable_star_orders)
+        return await self.db.run(order_store.refundable_star_orders)
 
     async def merchant(self, merchant_id: int) -> Merchant | None:
         """The merchant of an order, with its owner."""
@@ -762,11 +764,11 @@ class OrderService:
 
     async def orders_of(self, user_id: int, limit: int = 10) -> list[Order]:
         """The shopper's newest orders."""
-        return await self.db.run(commerce.orders_of_user, user_id, limit)
+        return await self.db.run(order_store.orders_of_user, user_id, limit)
 
     async def order_of_shopper(self, user_id: int, order_id: int) -> Order:
         """One of the shopper's own orders. Raises OrderNotFound for anyone else's."""
-        order = await self.db.run(commerce.get_order, order_id)
+        order = await self.db.run(order_store.get_order, order_id)
         if order is None or order.user_id != user_id:
             raise OrderNotFound(order_id)
         return order
@@ -776,13 +778,13 @@ class OrderService:
 
         def sales(store: Store) -> tuple[Merchant, list[Order]]:
             merchant = require_merchant(store, user_id)
-            return merchant, commerce.orders_of_merchant(store, merchant.id, limit)
+            return merchant, order_store.orders_of_merchant(store, merchant.id, limit)
 
         return await self.db.run(sales)
 
     def _merchant_order(self, store: Store, user_id: int, order_id: int) -> Order:
         merchant = require_merchant(store, user_id)
-        order = commerce.get_order(store, order_id)
+        order = order_store.get_order(store, order_id)
         if order is None or order.merchant_id != merchant.id:
             raise OrderNotFound(order_id)
         return order
@@ -808,10 +810,10 @@ class OrderService:
                 OrderStatus.SHIPPED,
             ):
                 raise OrderNotShippable(number=order.number)
-            commerce.set_order_status(
+            order_store.set_order_status(
                 store, order.id, OrderStatus.SHIPPED, tracking=tracking, shipped_at=self.clock()
             )
-            shipped = commerce.get_order(store, order.id)
+            shipped = order_store.get_order(store, order.id)
             assert shipped is not None
             return shipped
 
@@ -823,11 +825,11 @@ class OrderService:
         """The shopper allows (or not) the preparation clip in other shoppers' feeds."""
 
         def consent_to(store: Store) -> Order:
-            order = commerce.get_order(store, order_id)
+            order = order_store.get_order(store, order_id)
             if order is None or order.user_id != user_id:
                 raise OrderNotFound(order_id)
-            commerce.set_clip_consent(store, order_id, consent)
-            updated = commerce.get_order(store, order_id)
+            order_store.set_clip_consent(store, order_id, consent)
+            updated = order_store.get_order(store, order_id)
             assert updated is not None
             return updated
 
@@ -850,7 +852,7 @@ class OrderService:
             order = self._merchant_order(store, user_id, order_id)
             if not order.lines:
                 raise OrderNotFound(order_id)
-            commerce.save_social_clip(
+            order_store.save_social_clip(
                 store,
                 SocialClip(
                     order.id,
@@ -871,7 +873,7 @@ class OrderService:
     async def anonymize(self, user_id: int) -> int:
         """For /forget: keep the person's paid orders (accounting) without their name,
         address or shared clips; returns how many orders were kept."""
-        kept = await self.db.run(commerce.anonymize_orders, user_id)
+        kept = await self.db.run(order_store.anonymize_orders, user_id)
         await self._reload_social()
         return kept
 
@@ -889,7 +891,7 @@ class OrderService:
         return None
 
     async def _reload_social(self) -> None:
-        self._load_social(await self.db.run(commerce.shared_social_clips))
+        self._load_social(await self.db.run(order_store.shared_social_clips))
 
     def _load_social(self, clips: Sequence[SocialClip]) -> None:
         social: dict[int, list[SocialClip]] = {}

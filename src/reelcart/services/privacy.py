@@ -8,10 +8,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from reelcart.catalog import insights
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
+from reelcart.storage import insights
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ import html
 import logging
 from collections.abc import Callable
 
-from reelcart.catalog.messaging import RestockAlert
 from reelcart.domain import Language
 from reelcart.i18n import format_price, t
 from reelcart.services.merchants import MerchantService
 from reelcart.services.messenger import Button, Keyboard, Messenger, Outcome
 from reelcart.services.sending import Pacer, delivery_state, send_patiently
+from reelcart.storage.outbox import RestockAlert
 
 log = logging.getLogger(__name__)
 

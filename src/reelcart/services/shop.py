@@ -14,10 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelcart.catalog.backoffice import approve_products
 from reelcart.catalog.importer import CatalogImporter, ImportReport, ProgressFn
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.config import Settings
 from reelcart.domain import Clip, Product
 from reelcart.embeddings.encoder import Encoder, load_encoder
@@ -37,6 +34,9 @@ from reelcart.services.outbox import Outbox
 from reelcart.services.privacy import PrivacyService
 from reelcart.services.signing import root_secret
 from reelcart.services.stats import StatsService
+from reelcart.storage.backoffice import approve_products
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reelcart.catalog import insights
-from reelcart.catalog.insights import DAY, StatsReport
-from reelcart.catalog.store import Store
-from reelcart.catalog.worker import DatabaseWorker
 from reelcart.services.merchants import InvalidInput
+from reelcart.storage import insights
+from reelcart.storage.insights import DAY, StatsReport
+from reelcart.storage.store import Store
+from reelcart.storage.worker import DatabaseWorker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

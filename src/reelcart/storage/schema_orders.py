@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from reelcart.catalog.migrations import migration
+from reelcart.storage.migrations import migration
 
 # Default shipping options per currency, in minor units: (option id, title, amount).
 DEFAULT_SHIPPING_RATES: dict[str, tuple[tuple[str, str, int], ...]] = {

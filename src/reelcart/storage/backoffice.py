@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reelcart.catalog.store import Store, merchant_from_row
 from reelcart.domain import (
     Clip,
     Merchant,
@@ -26,6 +25,7 @@ from reelcart.domain import (
     ProductStatus,
     ReelcartError,
 )
+from reelcart.storage.store import Store, merchant_from_row
 
 
 class NameTaken(ReelcartError):

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reelcart.catalog.backoffice import record_audit, rows, scalar, set_blocked
-from reelcart.catalog.store import Store
 from reelcart.domain import Product, ProductNotFound
+from reelcart.storage.backoffice import record_audit, rows, scalar, set_blocked
+from reelcart.storage.store import Store
 
 
 class Delivery(StrEnum):

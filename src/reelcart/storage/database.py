@@ -14,8 +14,9 @@ from pathlib import Path
 import sqlite_utils
 
 # Importing the schema modules registers their migrations.
-from reelcart.catalog import schema_commerce, schema_merchants  # noqa: F401
-from reelcart.catalog.migrations import MIGRATIONS, migration
+from reelcart.storage import schema_orders as schema_commerce  # noqa: F401
+from reelcart.storage import schema_shops as schema_merchants  # noqa: F401
+from reelcart.storage.migrations import MIGRATIONS, migration
 
 log = logging.getLogger(__name__)
 

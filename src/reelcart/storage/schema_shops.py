@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from reelcart.catalog.migrations import migration
+from reelcart.storage.migrations import migration
 
 # Unix time in seconds (with fractions) in SQL: unixepoch('subsec') needs SQLite 3.42.
 NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"

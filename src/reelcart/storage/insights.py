@@ -12,8 +12,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from reelcart.catalog.backoffice import rows, scalar
-from reelcart.catalog.store import Store
+from reelcart.storage.backoffice import rows, scalar
+from reelcart.storage.store import Store
 
 DAY = 86_400.0
 #: A purchase counts for a creator if the buyer opened the creator's link this recently.

@@ -12,8 +12,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reelcart.catalog.messaging import Delivery
-from reelcart.catalog.store import Store
 from reelcart.domain import (
     Money,
     Order,
@@ -22,6 +20,8 @@ from reelcart.domain import (
     ProductKind,
     ShippingAddress,
 )
+from reelcart.storage.outbox import Delivery
+from reelcart.storage.store import Store
 
 
 @dataclass(frozen=True)

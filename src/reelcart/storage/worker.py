@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from reelcart.catalog.db import open_database
-from reelcart.catalog.store import Store
+from reelcart.storage.database import open_database
+from reelcart.storage.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
