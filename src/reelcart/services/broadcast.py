@@ -5,7 +5,7 @@ paced under ``rate`` messages per second (Telegram allows about 30 per second to
 chats), by the shared retry rule (``services.sending``: a message that certainly did not
 arrive is sent again, one that may have is not). Each recipient's state is written before
 and after its send, so a restart resumes where it stopped and nobody gets the message
-twice (see ``catalog.messaging``).
+twice (see ``storage.outbox``).
 """
 
 from __future__ import annotations

@@ -343,7 +343,7 @@ class MerchantService:
     # -- restock alerts ----------------------------------------------------------------------
 
     async def due_restock_alerts(self, limit: int = 50) -> list[RestockAlert]:
-        """Alerts to send now, each marked as being sent (see ``catalog.messaging``)."""
+        """Alerts to send now, each marked as being sent (see ``storage.outbox``)."""
         await self.db.run(outbox.plan_restock_alerts)
         return await self.db.run(outbox.claim_restock_alerts, limit)
 

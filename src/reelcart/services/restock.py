@@ -2,7 +2,7 @@
 back in stock, through the ``Messenger`` and by the shared retry rule (``services.sending``).
 
 Alerts are claimed one at a time (``sending`` before the send), so a crash leaves at most
-one whose fate is unknown; it is never sent again (see ``catalog.messaging``).
+one whose fate is unknown; it is never sent again (see ``storage.outbox``).
 """
 
 from __future__ import annotations

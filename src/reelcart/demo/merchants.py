@@ -16,7 +16,7 @@ import io
 from collections.abc import Callable
 
 from reelcart import demo_data
-from reelcart.demo import DemoContext, Transcript, _plain
+from reelcart.demo.transcript import DemoContext, Transcript, plain
 from reelcart.sandbox import SimulatedUser
 from reelcart.sandbox.views import BotMessage
 
@@ -33,7 +33,7 @@ def _has(*parts: str) -> Callable[[BotMessage], bool]:
 
 
 def _bot(transcript: Transcript, message: BotMessage, limit: int = 2, who: str = "🤖 ") -> None:
-    lines = [line for line in _plain(message.text).splitlines() if line.strip()]
+    lines = [line for line in plain(message.text).splitlines() if line.strip()]
     for index, line in enumerate(lines[:limit]):
         transcript.say((who if index == 0 else "   ") + line)
     if message.buttons:
@@ -69,7 +69,7 @@ async def merchant_scene(ctx: DemoContext) -> None:
     await noor.send_document(CATALOG, demo_data.catalog_path().with_name(CATALOG).read_bytes())
     report = await noor.wait_for(lambda m: m.edited and m.text[:1] in ("✅", "❌"), timeout=60)
     history = server.state.chats[noor.id].messages[report.message_id].history
-    shown = [line for line in _plain(str(history[-1].get("text", ""))).splitlines() if line]
+    shown = [line for line in plain(str(history[-1].get("text", ""))).splitlines() if line]
     say("🤖 " + " · ".join(shown) + " …   (one message, edited as the import goes)")
     _bot(ctx.transcript, report, 5)
     failed = await noor.wait_for(lambda m: m.media_kind == "document")
@@ -96,7 +96,7 @@ async def merchant_scene(ctx: DemoContext) -> None:
             break
         await admin.press(item, "⏭")
         item = await admin.wait_for(lambda m: m.message_id == panel.message_id and m.edited)
-    lines = [line for line in _plain(item.text).splitlines() if line.strip()]
+    lines = [line for line in plain(item.text).splitlines() if line.strip()]
     say("🤖 " + lines[0])
     say("   " + lines[1])
     say("   " + next(line for line in lines if "flag" in line.lower()))
@@ -128,7 +128,7 @@ async def merchant_scene(ctx: DemoContext) -> None:
     say("👤 Bruno taps it: /start " + link.split("start=")[1])
     await bruno.send_command("/start", link.split("start=")[1])
     card = await bruno.wait_for(lambda m: m.media_kind is not None)
-    say(f"🎬 {_plain(card.text).splitlines()[0]}   (a visit from Camille's link)")
+    say(f"🎬 {plain(card.text).splitlines()[0]}   (a visit from Camille's link)")
     await asyncio.sleep(1.5)  # he watches the clip
     say("👤 Bruno taps ❤️")
     await bruno.press(card, "❤️")

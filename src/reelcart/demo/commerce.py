@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from reelcart.demo import DemoContext, Transcript, _plain
+from reelcart.demo.transcript import DemoContext, Transcript, plain
 from reelcart.domain import Money
 from reelcart.i18n import format_price
 from reelcart.sandbox import SimulatedUser
@@ -51,7 +51,7 @@ def _give_owner(db_path: Path, merchant: str, user_id: int) -> None:
 
 
 def _bot(transcript: Transcript, message: BotMessage, limit: int, prefix: str = "🤖 ") -> None:
-    lines = [line for line in _plain(message.text).splitlines() if line.strip()]
+    lines = [line for line in plain(message.text).splitlines() if line.strip()]
     for index, line in enumerate(lines[:limit]):
         transcript.say((prefix if index == 0 else "   ") + line)
 
