@@ -972,14 +972,18 @@ async def _screen_broadcast_go(press: _Press) -> None:
     if count is None:
         await press.answer("admin.broadcast_not_draft")
         return
-    await press.answer("admin.broadcast_started", count=count)
-    current = await press.shop.broadcasts.get(broadcast_id)
-    if current is not None:
-        await press.show(
-            _progress_text(press.lang, current), _stop_button(press.lang, broadcast_id)
-        )
     app = cast(ReelcartApplication, press.context.application)
-    app.create_task(run_broadcast(app, broadcast_id), name=f"broadcast-{broadcast_id}")
+    try:
+        await press.answer("admin.broadcast_started", count=count)
+        current = await press.shop.broadcasts.get(broadcast_id)
+        if current is not None:
+            await press.show(
+                _progress_text(press.lang, current), _stop_button(press.lang, broadcast_id)
+            )
+    finally:
+        # Delivery starts even if the answer or the progress edit met a fault: a started
+        # broadcast must not wait for the next restart.
+        app.create_task(run_broadcast(app, broadcast_id), name=f"broadcast-{broadcast_id}")
 
 
 async def _screen_broadcast_cancel(press: _Press) -> None:

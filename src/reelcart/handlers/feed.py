@@ -343,8 +343,17 @@ async def _edit_card(
             )
         try:
             edited = await _retrying(
-                functools.partial(message.edit_media, item, reply_markup=keyboard)
+                functools.partial(message.edit_media, item, reply_markup=keyboard),
+                # The feed lives in a private chat: the chat's id is the shopper's.
+                still_wanted=functools.partial(
+                    context.shop.feed.still_waiting, message.chat.id, card.card_id
+                ),
             )
+        except Superseded:
+            # The shopper moved on while this swap was being retried (a timed-out edit may
+            # well have landed): showing this card now would put an old one back.
+            log.info("card %s was answered before its swap could be retried", card.card_id)
+            return message, False
         except BadRequest as exc:
             if is_not_modified(exc):
                 return message, False
@@ -366,15 +375,25 @@ async def _retire(message: Message, text: str) -> None:
             log.info("could not retire card message %s: %s", message.message_id, exc)
 
 
-async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+class Superseded(Exception):
+    """A retry given up because what it would show is no longer wanted."""
+
+
+async def _retrying(
+    call: Callable[[], Awaitable[T]],
+    still_wanted: Callable[[], Awaitable[bool]] | None = None,
+) -> T:
     """``call()``, tried up to ``EDIT_ATTEMPTS`` times while it meets network faults.
 
     Only for calls that may safely land twice (an edit: a second one is "not modified" or
     shows the same card again). A flood wait is sat out if it is short; the last fault, or
-    any other error, is raised.
+    any other error, is raised. Before each retry ``still_wanted`` (if given) is asked, and
+    Superseded raised if the answer is no.
     """
     pause = RETRY_PAUSE
     for attempt in range(1, EDIT_ATTEMPTS + 1):
+        if attempt > 1 and still_wanted is not None and not await still_wanted():
+            raise Superseded()
         try:
             return await call()
         except TelegramError as exc:

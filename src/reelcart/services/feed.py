@@ -279,6 +279,12 @@ class FeedService:
         """
         return await self.db.run(_pending_card, user_id, card_id, message)
 
+    async def still_waiting(self, user_id: int, card_id: int) -> bool:
+        """Whether ``card_id`` is still the card this user's screen should show: their newest
+        card, not answered yet. A retried swap asks first, so a late retry never puts an old
+        card back over one the shopper has already moved on to."""
+        return await self.db.run(_still_waiting, user_id, card_id)
+
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
         reaction = Reaction(user_id, product_id, kind, at=self.clock())
@@ -448,3 +454,8 @@ def _answer_and_record(
         reaction = Reaction(user_id, card["product_id"], kind, dwell_ms, now)
         store.add_event(reaction, card_id)
     return reaction
+
+
+def _still_waiting(store: Store, user_id: int, card_id: int) -> bool:
+    latest = store.latest_card(user_id)
+    return latest is not None and latest["id"] == card_id and latest["answered_at"] is None
