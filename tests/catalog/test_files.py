@@ -38,7 +38,7 @@ def test_a_latin1_file_is_refused_with_the_line_to_look_at() -> None:
 
     error = refusal(data)
 
-    assert error.reason_key == "error.catalog_file.not_utf8"
+    assert error.message_key == "error.catalog_file.not_utf8"
     assert error.params == {"line": 3}
     assert str(error) == (
         "the file is not UTF-8 text (the first unreadable character is on line 3): "
@@ -49,7 +49,7 @@ def test_a_latin1_file_is_refused_with_the_line_to_look_at() -> None:
 def test_random_binary_is_not_a_text_file() -> None:
     data = random.Random(7).randbytes(4096)
 
-    assert refusal(data, "catalog.csv").reason_key == "error.catalog_file.not_text"
+    assert refusal(data, "catalog.csv").message_key == "error.catalog_file.not_text"
 
 
 @pytest.mark.parametrize(
@@ -58,19 +58,19 @@ def test_random_binary_is_not_a_text_file() -> None:
     ids=["png", "pdf"],
 )
 def test_images_and_documents_are_not_text_files(data: bytes) -> None:
-    assert refusal(data).reason_key == "error.catalog_file.not_text"
+    assert refusal(data).message_key == "error.catalog_file.not_text"
 
 
 def test_utf16_without_its_bom_is_not_taken_for_text() -> None:
     data = CSV_TEXT.encode("utf-16-le")
 
-    assert refusal(data).reason_key == "error.catalog_file.not_text"
+    assert refusal(data).message_key == "error.catalog_file.not_text"
 
 
 def test_a_spreadsheet_workbook_gets_a_hint_to_save_as_csv() -> None:
     error = refusal(b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "catalog.xlsx")
 
-    assert error.reason_key == "error.catalog_file.spreadsheet"
+    assert error.message_key == "error.catalog_file.spreadsheet"
     assert "CSV UTF-8" in str(error)
 
 
@@ -78,7 +78,7 @@ def test_a_spreadsheet_workbook_gets_a_hint_to_save_as_csv() -> None:
     "data", [b"", b"   \n\n\t", codecs.BOM_UTF8, codecs.BOM_UTF16_LE + " \n".encode("utf-16-le")]
 )
 def test_an_empty_file_is_refused(data: bytes) -> None:
-    assert refusal(data).reason_key == "error.catalog_file.empty"
+    assert refusal(data).message_key == "error.catalog_file.empty"
 
 
 def test_a_file_over_20_mb_is_refused() -> None:
@@ -86,7 +86,7 @@ def test_a_file_over_20_mb_is_refused() -> None:
 
     error = refusal(data)
 
-    assert error.reason_key == "error.catalog_file.too_large"
+    assert error.message_key == "error.catalog_file.too_large"
     assert error.params["limit_mb"] == 20
 
 
@@ -103,19 +103,19 @@ def test_a_file_over_20_mb_is_refused() -> None:
 def test_a_file_without_the_catalog_header_is_not_a_catalog(text: str, missing: str) -> None:
     error = refusal(text.encode())
 
-    assert error.reason_key == "error.catalog_file.missing_columns"
+    assert error.message_key == "error.catalog_file.missing_columns"
     assert error.params == {"missing": missing}
     assert str(error).startswith("this is not a catalog: the first line must name the columns")
 
 
 def test_a_header_without_rows_has_no_products() -> None:
-    assert refusal(b"sku,title,price\n\n").reason_key == "error.catalog_file.no_rows"
+    assert refusal(b"sku,title,price\n\n").message_key == "error.catalog_file.no_rows"
 
 
 def test_a_repeated_column_is_refused() -> None:
     error = refusal(b"sku,title,price,Price\nA,Mug,5,6\n")
 
-    assert error.reason_key == "error.catalog_file.duplicate_column"
+    assert error.message_key == "error.catalog_file.duplicate_column"
     assert error.params == {"column": "Price"}
 
 
@@ -124,15 +124,15 @@ def test_an_unclosed_quote_is_reported_where_the_record_starts() -> None:
 
     error = refusal(data)
 
-    assert error.reason_key == "error.catalog_file.bad_csv"
+    assert error.message_key == "error.catalog_file.bad_csv"
     assert error.params["line"] == 3
 
 
 def test_catalog_file_error_is_still_a_plain_exception() -> None:
     error = CatalogFileError()
 
-    assert error.reason_key == "error.catalog_file"
     assert error.message_key == "error.catalog_file"
+    assert str(error) == "error.catalog_file"
     assert error.params == {}
 
 
@@ -207,7 +207,7 @@ def test_json_rows_are_checked_like_csv_rows_with_their_position_as_line() -> No
     ],
 )
 def test_json_that_is_not_a_list_of_products_is_refused(text: str, reason: str) -> None:
-    assert refusal(text.encode(), "catalog.json").reason_key == f"error.catalog_file.{reason}"
+    assert refusal(text.encode(), "catalog.json").message_key == f"error.catalog_file.{reason}"
 
 
 def test_broken_json_says_where() -> None:

@@ -181,7 +181,7 @@ def test_an_unreadable_file_imports_nothing(
     with pytest.raises(CatalogFileError) as caught:
         importer.import_bytes(data, "catalog.csv", "Northwind")
 
-    assert caught.value.reason_key == f"error.catalog_file.{reason}"
+    assert caught.value.message_key == f"error.catalog_file.{reason}"
     assert products(worker) == {}
     assert merchants(worker) == []
     assert changed.calls == []
@@ -280,7 +280,7 @@ def test_a_missing_file_says_why(importer: CatalogImporter, tmp_path: Path) -> N
     with pytest.raises(CatalogFileError) as caught:
         importer.import_path(tmp_path / "nope.csv", "Northwind")
 
-    assert caught.value.reason_key == "error.catalog_file.unreadable"
+    assert caught.value.message_key == "error.catalog_file.unreadable"
     assert str(caught.value) == "the file could not be read: No such file or directory"
 
 
@@ -288,7 +288,7 @@ def test_a_directory_is_not_a_file(importer: CatalogImporter, tmp_path: Path) ->
     with pytest.raises(CatalogFileError) as caught:
         importer.import_path(tmp_path, "Northwind")
 
-    assert caught.value.reason_key == "error.catalog_file.unreadable"
+    assert caught.value.message_key == "error.catalog_file.unreadable"
 
 
 def test_a_file_without_read_permission_says_why(
@@ -319,7 +319,7 @@ def test_a_file_over_20_mb_is_refused_before_it_is_read(
     with pytest.raises(CatalogFileError) as caught:
         importer.import_path(path, "Northwind")
 
-    assert caught.value.reason_key == "error.catalog_file.too_large"
+    assert caught.value.message_key == "error.catalog_file.too_large"
     assert caught.value.params == {"size_mb": 21.0, "limit_mb": 20}
 
 

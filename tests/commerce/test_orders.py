@@ -11,6 +11,7 @@ import pytest
 from reelcart.domain import (
     AlreadyPaid,
     CurrencyNotSupported,
+    Delivery,
     EventKind,
     ForgedPayload,
     Money,
@@ -32,7 +33,6 @@ from reelcart.services.orders import (
     OrderNotShippable,
     charge_price,
 )
-from reelcart.storage.outbox import Delivery
 from tests.commerce.conftest import Catalog, open_shop, payment_for
 
 SHOPPER, OTHER, MERCHANT = 501, 502, 900

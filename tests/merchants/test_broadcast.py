@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from reelcart.domain import Broadcast, BroadcastStatus, Delivery
 from reelcart.services.broadcast import BroadcastService, BroadcastTooLong, EmptyBroadcast
 from reelcart.services.messenger import Outcome
 from reelcart.services.sending import MAX_ATTEMPTS, Pacer
 from reelcart.storage import backoffice, outbox
-from reelcart.storage.outbox import BroadcastStatus, Delivery
 from reelcart.storage.store import Store
 from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import ADMIN, Back
@@ -114,7 +114,7 @@ async def test_a_cancelled_broadcast_stops_and_skips_the_rest(back: Back) -> Non
     broadcast_id = await started(back, service)
     sender = Sender()
 
-    async def cancel_after_two(current: outbox.Broadcast) -> None:
+    async def cancel_after_two(current: Broadcast) -> None:
         if current.counts[Delivery.SENT] == 2:
             await service.cancel(broadcast_id, ADMIN)
 

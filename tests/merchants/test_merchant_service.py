@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from reelcart.domain import (
+    AlreadyMerchant,
     ApplicationRejected,
     ApplicationWaiting,
     Clip,
     MerchantState,
     MerchantSuspended,
+    NameTaken,
     NotAMerchant,
     ProductNotFound,
 )
@@ -25,7 +27,6 @@ from reelcart.services.merchants import (
     parse_stock,
 )
 from reelcart.storage import backoffice
-from reelcart.storage.backoffice import AlreadyMerchant, NameTaken
 from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, DIM, HEADER, TEAS, Back, open_back
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reelcart.domain import EventKind
+from reelcart.domain import Delivery, EventKind
 from reelcart.services.admin import CannotBanAdmin
 from reelcart.services.stats import ChartLabels, render_chart
 from reelcart.storage import backoffice, insights, outbox
-from reelcart.storage.outbox import Delivery
 from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, Back, open_back
 

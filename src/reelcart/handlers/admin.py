@@ -48,8 +48,20 @@ from telegram.ext import (
     filters,
 )
 
-from reelcart.domain import Language, ProductNotFound, User
+from reelcart.domain import (
+    AuditEntry,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    Language,
+    MerchantSummary,
+    ModerationItem,
+    ProductNotFound,
+    User,
+    UserSummary,
+)
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.errors import error_text
 from reelcart.handlers.merchant import (
     REASONS,
     Prompt,
@@ -78,8 +90,6 @@ from reelcart.services.admin import (
 from reelcart.services.broadcast import BroadcastTooLong, EmptyBroadcast
 from reelcart.services.shop import Shop
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS
-from reelcart.storage.backoffice import AuditEntry, MerchantSummary, ModerationItem, UserSummary
-from reelcart.storage.outbox import Broadcast, BroadcastStatus, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -1160,7 +1170,7 @@ async def _typed_broadcast(
     try:
         broadcast_id = await broadcasts.draft(user.id, text, lang.value)
     except (EmptyBroadcast, BroadcastTooLong) as exc:
-        await update.message.reply_text(t(lang, exc.message_key))
+        await update.message.reply_text(error_text(lang, exc))
         ask(context, prompt)
         return
     audience = await broadcasts.audience()

@@ -48,6 +48,7 @@ from reelcart.domain import (
     User,
 )
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.errors import error_text
 from reelcart.handlers.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services import notices
@@ -88,16 +89,6 @@ TRACKING_MARK = "📦✏️"
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def error_text(language: Language, error: ReelcartError, *, escape: bool = False) -> str:
-    """A domain error as the person reads it, its placeholders filled (prices formatted)."""
-    params: dict[str, object] = {}
-    for name, value in (getattr(error, "params", None) or {}).items():
-        if isinstance(value, Money):
-            value = format_price(value, language)
-        params[name] = html.escape(str(value)) if escape else value
-    return t(language, error.message_key, **params)
 
 
 async def language_of_user(shop: Shop, user_id: int) -> Language:
@@ -493,7 +484,7 @@ async def sales_command(update: Update, context: ReelcartContext) -> None:
     try:
         merchant, sales = await context.shop.orders.sales(user.id)
     except NotAMerchant as exc:
-        await message.reply_text(t(lang, exc.message_key))
+        await message.reply_text(error_text(lang, exc))
         return
     if not sales:
         await message.reply_text(
@@ -544,7 +535,7 @@ async def ship_button(update: Update, context: ReelcartContext) -> None:
     try:
         order = await context.shop.orders.merchant_order(user.id, order_id)
     except NotAMerchant as exc:
-        await query.answer(t(lang, exc.message_key), show_alert=True)
+        await query.answer(error_text(lang, exc), show_alert=True)
         return
     except OrderNotFound:
         number = f"#{order_id}"
@@ -596,7 +587,7 @@ async def _ship(
         await message.reply_text(t(lang, "commerce.tracking_invalid"))
         return
     except NotAMerchant as exc:
-        await message.reply_text(t(lang, exc.message_key))
+        await message.reply_text(error_text(lang, exc))
         return
     except OrderNotFound:
         await message.reply_text(

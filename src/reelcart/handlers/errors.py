@@ -8,12 +8,13 @@ other error is told in the chat instead.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import Update
 from telegram.error import Forbidden
 
-from reelcart.domain import Language, ReelcartError
+from reelcart.domain import Language, Money, ReelcartError
 from reelcart.handlers.context import (
     ReelcartApplication,
     ReelcartContext,
@@ -21,9 +22,20 @@ from reelcart.handlers.context import (
     is_transient,
     was_answered,
 )
-from reelcart.i18n import t
+from reelcart.i18n import format_price, t
 
 log = logging.getLogger(__name__)
+
+
+def error_text(language: Language, error: ReelcartError, *, escape: bool = False) -> str:
+    """A domain error as the person reads it: its ``message_key`` in their language, the
+    placeholders filled from its ``params`` (prices formatted; HTML-escaped if asked)."""
+    params: dict[str, object] = {}
+    for name, value in error.params.items():
+        if isinstance(value, Money):
+            value = format_price(value, language)
+        params[name] = html.escape(str(value)) if escape else value
+    return t(language, error.message_key, **params)
 
 
 async def on_error(update: object, context: ReelcartContext) -> None:
@@ -48,8 +60,10 @@ async def on_error(update: object, context: ReelcartContext) -> None:
             language = user.language if user else language
         except Exception:  # the store itself may be what failed
             log.debug("could not read the user's language", exc_info=True)
-    key = error.message_key if isinstance(error, ReelcartError) else "error.generic"
-    text = t(language, key)
+    if isinstance(error, ReelcartError):
+        text = error_text(language, error)
+    else:
+        text = t(language, "error.generic")
     try:
         if query is not None and not answered:
             await answer_query(context, query, text, show_alert=True)

@@ -46,6 +46,7 @@ from reelcart.handlers.context import (
     is_transient,
     shopper,
 )
+from reelcart.handlers.errors import error_text
 from reelcart.i18n import t
 from reelcart.services.feed import SWIPES
 
@@ -202,7 +203,7 @@ async def product_button(update: Update, context: ReelcartContext) -> None:
     try:
         card = await context.shop.feed.open_product(user.id, product_id)
     except (ProductNotFound, ProductUnavailable) as exc:
-        await answer_query(context, query, t(user.language, exc.message_key))
+        await answer_query(context, query, error_text(user.language, exc))
         return
     await answer_query(context, query)
     await show_card(context, update.effective_chat.id, card, user.language)

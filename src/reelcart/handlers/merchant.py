@@ -47,24 +47,29 @@ from telegram.ext import (
 
 from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
 from reelcart.domain import (
+    AlreadyMerchant,
     CatalogFileError,
     Clip,
     FeedCard,
     Language,
     Merchant,
     MerchantState,
+    Metrics,
     ModerationState,
     Money,
+    NameTaken,
     NotAMerchant,
     Pick,
     Product,
     ProductNotFound,
     ProductStatus,
     ReasonKind,
+    StatsReport,
     User,
 )
 from reelcart.handlers import render
 from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.errors import error_text
 from reelcart.handlers.messenger import outbox
 from reelcart.i18n import CATALOGS, format_price, t
 from reelcart.i18n.catalog_report import (
@@ -82,8 +87,6 @@ from reelcart.services.merchants import (
 )
 from reelcart.services.messenger import Button
 from reelcart.services.stats import DEFAULT_PERIOD, PERIODS, ChartLabels, parse_period
-from reelcart.storage.backoffice import AlreadyMerchant, NameTaken
-from reelcart.storage.insights import Metrics, StatsReport
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +255,7 @@ async def merchant_or_refuse(
     try:
         return await context.shop.merchants.require(user.id)
     except NotAMerchant as exc:
-        text = t(user.language, exc.message_key)
+        text = error_text(user.language, exc)
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)
         elif update.effective_chat is not None:
@@ -342,7 +345,7 @@ async def _submit(
     try:
         merchant = await context.shop.merchants.apply(user.id, name, shop_url)
     except InvalidInput as exc:
-        await update.message.reply_text(t(lang, exc.message_key, **exc.params))
+        await update.message.reply_text(error_text(lang, exc))
         ask(context, Prompt("merchant", "apply_name"))
         return
     except NameTaken:
@@ -404,7 +407,7 @@ async def typed_answer(update: Update, context: ReelcartContext) -> None:
         try:
             name = parse_shop_name(text)
         except InvalidInput as exc:
-            await message.reply_text(t(lang, exc.message_key, **exc.params))
+            await message.reply_text(error_text(lang, exc))
             ask(context, Prompt("merchant", "apply_name"))
             raise ApplicationHandlerStop from None
         ask(context, Prompt("merchant", "apply_url", data=name))
@@ -415,7 +418,7 @@ async def typed_answer(update: Update, context: ReelcartContext) -> None:
         try:
             shop_url = parse_shop_url(text)
         except InvalidInput as exc:
-            await message.reply_text(t(lang, exc.message_key))
+            await message.reply_text(error_text(lang, exc))
             ask(context, prompt)
             raise ApplicationHandlerStop from None
         await _submit(update, context, user, prompt.data, shop_url)
@@ -445,7 +448,7 @@ async def _typed_value(
             done = t(lang, "products.stock_set", title=_title(product), stock=product.stock)
             _kick_restock_alerts(context)
     except InvalidInput as exc:
-        await message.reply_text(t(lang, exc.message_key, **exc.params))
+        await message.reply_text(error_text(lang, exc))
         ask(context, prompt)
         return
     except ProductNotFound:

@@ -29,6 +29,7 @@ from reelcart.handlers.context import (
     is_not_modified,
     shopper,
 )
+from reelcart.handlers.errors import error_text
 from reelcart.handlers.feed import show_card
 from reelcart.i18n import t
 
@@ -52,7 +53,7 @@ async def start(update: Update, context: ReelcartContext) -> None:
         try:
             card = await context.shop.feed.open_product(user.id, product_id)
         except (ProductNotFound, ProductUnavailable) as exc:
-            await update.message.reply_text(t(user.language, exc.message_key))
+            await update.message.reply_text(error_text(user.language, exc))
             return
         if match[2]:
             await context.shop.merchants.referral_click(match[2], user.id, product_id)

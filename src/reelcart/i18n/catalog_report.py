@@ -44,8 +44,8 @@ def row_place(lang: Language, error: RowError) -> str:
 
 def file_reason(lang: Language, error: CatalogFileError) -> str:
     """Why nothing of the file could be read."""
-    if error.reason_key.count(".") > 1:  # a precise ``error.catalog_file.<why>``
-        return t(lang, error.reason_key, **error.params)
+    if error.message_key.count(".") > 1:  # a precise ``error.catalog_file.<why>``
+        return t(lang, error.message_key, **error.params)
     return str(error)
 
 

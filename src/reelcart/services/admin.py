@@ -25,19 +25,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reelcart.domain import Merchant, Money, Order, Product, ReelcartError
+from reelcart.domain import (
+    Application,
+    AuditEntry,
+    Merchant,
+    MerchantSummary,
+    ModerationItem,
+    Money,
+    Order,
+    Product,
+    ReelcartError,
+    UserSummary,
+)
 from reelcart.media.clip_links import ClipLinkCheck
 from reelcart.ranking import MAX_CATEGORY_RUN, HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import clip_looks_broken
 from reelcart.storage import backoffice
-from reelcart.storage.backoffice import (
-    Application,
-    AuditEntry,
-    MerchantSummary,
-    ModerationItem,
-    UserSummary,
-)
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 

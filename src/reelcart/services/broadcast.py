@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from reelcart.domain import ReelcartError
+from reelcart.domain import Broadcast, ReelcartError
 from reelcart.services.messenger import Messenger, Outcome
 from reelcart.services.sending import Pacer, delivery_state, send_patiently
 from reelcart.storage import outbox
-from reelcart.storage.outbox import Broadcast
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)

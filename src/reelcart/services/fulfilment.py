@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reelcart.domain import Order, OrderStatus
+from reelcart.domain import Delivery, Order, OrderStatus
 from reelcart.i18n import t
 from reelcart.services import receipts
 from reelcart.services.feed import FeedService
@@ -23,7 +23,6 @@ from reelcart.services.messenger import Keyboard, Media, MediaKind, Messenger, O
 from reelcart.services.notices import language_of_user
 from reelcart.services.orders import OrderService, Payment
 from reelcart.services.sending import delivery_state
-from reelcart.storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from reelcart.domain import (
     ApplicationRejected,
     ApplicationWaiting,
     Clip,
+    Delivery,
     Merchant,
     MerchantState,
     MerchantSuspended,
@@ -30,11 +31,11 @@ from reelcart.domain import (
     Product,
     ProductStatus,
     ReelcartError,
+    RestockAlert,
 )
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.storage import backoffice, insights, outbox
-from reelcart.storage.outbox import Delivery, RestockAlert
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -52,15 +53,13 @@ _VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".gif")
 
 
 class InvalidInput(ReelcartError):
-    """Something a merchant typed that cannot be used; ``message_key`` and ``params`` say
-    what is wrong, in the merchant's language."""
+    """Something a merchant typed that cannot be used; ``message_key`` (the first argument)
+    and ``params`` say what is wrong, in the merchant's language."""
 
     message_key = "merchant.invalid"
 
-    def __init__(self, key: str, /, **params: object) -> None:
-        super().__init__(key)
-        self.message_key = key
-        self.params: dict[str, object] = params
+    def __init__(self, message_key: str, /, **params: object) -> None:
+        super().__init__(message_key, message_key=message_key, **params)
 
 
 @dataclass(frozen=True)

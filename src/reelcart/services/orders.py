@@ -36,11 +36,15 @@ from reelcart.domain import (
     CURRENCY_EXPONENTS,
     AlreadyPaid,
     CurrencyNotSupported,
+    Delivery,
+    Draft,
+    DraftItem,
     EventKind,
     ForgedPayload,
     Merchant,
     ModerationState,
     Money,
+    NewOrder,
     NoLongerSold,
     Order,
     OrderLine,
@@ -57,6 +61,8 @@ from reelcart.domain import (
     Reaction,
     ReelcartError,
     ShippingAddress,
+    ShippingRate,
+    SocialClip,
     SoldOut,
 )
 from reelcart.ranking import HybridRecommender
@@ -64,8 +70,6 @@ from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import require_merchant
 from reelcart.services.signing import Signer
 from reelcart.storage import orders as order_store
-from reelcart.storage.orders import Draft, DraftItem, NewOrder, ShippingRate, SocialClip
-from reelcart.storage.outbox import Delivery
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reelcart.domain import Broadcast
 from reelcart.services.broadcast import BroadcastService, Progress
 from reelcart.services.feed import FeedService
 from reelcart.services.fulfilment import Crash, Fulfilment, never_crash
@@ -16,7 +17,6 @@ from reelcart.services.messenger import Messenger
 from reelcart.services.notices import Notices
 from reelcart.services.orders import OrderService
 from reelcart.services.restock import RestockAlerts
-from reelcart.storage.outbox import Broadcast
 
 
 @dataclass

@@ -12,12 +12,11 @@ import html
 import logging
 from collections.abc import Callable
 
-from reelcart.domain import Language
+from reelcart.domain import Language, RestockAlert
 from reelcart.i18n import format_price, t
 from reelcart.services.merchants import MerchantService
 from reelcart.services.messenger import Button, Keyboard, Messenger, Outcome
 from reelcart.services.sending import Pacer, delivery_state, send_patiently
-from reelcart.storage.outbox import RestockAlert
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from reelcart.domain import Delivery
 from reelcart.services.messenger import Outcome, Status
-from reelcart.storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 

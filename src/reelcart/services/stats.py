@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reelcart.domain import StatsReport
 from reelcart.services.merchants import InvalidInput
 from reelcart.storage import insights
-from reelcart.storage.insights import DAY, StatsReport
+from reelcart.storage.insights import DAY
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 

@@ -12,32 +12,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from reelcart.domain import (
-    Clip,
+    AlreadyMerchant,
+    Application,
+    AuditEntry,
     Merchant,
     MerchantState,
+    MerchantSummary,
+    ModerationItem,
     ModerationState,
+    NameTaken,
     Product,
     ProductNotFound,
     ProductStatus,
-    ReelcartError,
+    UserSummary,
 )
 from reelcart.storage.store import Store, merchant_from_row
-
-
-class NameTaken(ReelcartError):
-    """Another shop already uses this name."""
-
-    message_key = "merchant.name_taken"
-
-
-class AlreadyMerchant(ReelcartError):
-    """The user already runs (or has applied for) a shop."""
-
-    message_key = "merchant.already"
 
 
 def rows(store: Store, sql: str, params: Sequence[object] = ()) -> list[dict]:
@@ -54,19 +46,6 @@ def scalar(store: Store, sql: str, params: Sequence[object] = ()) -> Any:
 
 
 # -- audit log -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One admin action: who did what to which target, and when."""
-
-    id: int
-    admin_id: int
-    action: str
-    target_kind: str
-    target_id: int | None
-    detail: str
-    at: float
 
 
 def record_audit(
@@ -97,25 +76,6 @@ def audit_entries(store: Store, offset: int, limit: int) -> tuple[list[AuditEntr
 
 
 # -- merchants and applications ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Application:
-    """A merchant application waiting for an admin, with who sent it."""
-
-    merchant: Merchant
-    first_name: str
-    username: str | None
-    applied_at: float
-
-
-@dataclass(frozen=True)
-class MerchantSummary:
-    """A merchant as the admin panel lists it."""
-
-    merchant: Merchant
-    products: int
-    pending: int
 
 
 def merchant_by_id(store: Store, merchant_id: int) -> Merchant | None:
@@ -372,17 +332,6 @@ def moderation_counts(store: Store, product_ids: Sequence[int]) -> dict[Moderati
 # -- moderation --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ModerationItem:
-    """A product waiting for a moderator, with what the flags are computed from."""
-
-    product: Product
-    merchant: Merchant
-    clip: Clip | None
-    category_prices: list[int]
-    submitted_at: float
-
-
 def pending_count(store: Store, merchant_id: int | None = None) -> int:
     """Products waiting for a moderator (of one merchant, or all)."""
     tail, params = _only(merchant_id)
@@ -519,19 +468,6 @@ def put_setting(store: Store, key: str, value: str, admin_id: int) -> bool:
 
 
 # -- banned and blocked users ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UserSummary:
-    """A user as the admin panel shows them."""
-
-    id: int
-    first_name: str
-    username: str | None
-    known: bool
-    banned: bool
-    blocked: bool
-    events: int
 
 
 def banned_ids(store: Store) -> set[int]:

@@ -10,86 +10,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from reelcart.domain import (
+    Delivery,
+    Draft,
+    DraftItem,
     Money,
+    NewOrder,
     Order,
     OrderLine,
     OrderStatus,
     ProductKind,
     ShippingAddress,
+    ShippingRate,
+    SocialClip,
 )
-from reelcart.storage.outbox import Delivery
 from reelcart.storage.store import Store
-
-
-@dataclass(frozen=True)
-class DraftItem:
-    """One product of an invoice: how many, at which unit price (minor units)."""
-
-    product_id: int
-    quantity: int
-    unit_minor: int
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What one invoice asks for; the signed payload names it."""
-
-    id: int
-    user_id: int
-    merchant_id: int
-    kind: ProductKind
-    currency: str
-    total_minor: int
-    items: tuple[DraftItem, ...]
-    source: str  # "product" (🛒 on a card) or "basket"
-    paid_order_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ShippingRate:
-    """A shipping option offered at checkout."""
-
-    option_id: str
-    title: str
-    amount_minor: int
-
-
-@dataclass(frozen=True)
-class NewOrder:
-    """Everything needed to insert an order row and its lines."""
-
-    charge_id: str
-    provider_charge_id: str
-    draft_id: int | None
-    user_id: int
-    merchant_id: int
-    kind: ProductKind
-    status: OrderStatus
-    currency: str
-    goods_minor: int
-    shipping_minor: int
-    total_minor: int
-    shipping_option: str | None
-    recipient: str | None
-    address: ShippingAddress | None
-    problem: str | None
-    lines: tuple[OrderLine, ...]
-
-
-@dataclass(frozen=True)
-class SocialClip:
-    """A preparation clip a shopper agreed to share, shown on the product's card."""
-
-    order_id: int
-    product_id: int
-    buyer_id: int
-    file_id: str
-    duration: int | None = None
-    width: int | None = None
-    height: int | None = None
 
 
 def _rows(store: Store, sql: str, params: Sequence[object] = ()) -> list[dict]:

@@ -13,61 +13,22 @@ Functions take the ``Store`` first and run on the database thread.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 
-from reelcart.domain import Product, ProductNotFound
+from reelcart.domain import (
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    ProductNotFound,
+    RestockAlert,
+)
 from reelcart.storage.backoffice import record_audit, rows, scalar, set_blocked
 from reelcart.storage.store import Store
-
-
-class Delivery(StrEnum):
-    """Where one message to one recipient stands."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    BLOCKED = "blocked"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    SKIPPED = "skipped"
-
-
-class BroadcastStatus(StrEnum):
-    DRAFT = "draft"
-    RUNNING = "running"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
 
 # Who may receive a message from reelcart: known users not banned, not blocking the bot.
 _REACHABLE = (
     "NOT EXISTS (SELECT 1 FROM user_flags f WHERE f.user_id = {col} "
     "AND (f.banned_at IS NOT NULL OR f.blocked_at IS NOT NULL))"
 )
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    """A broadcast and how far it got."""
-
-    id: int
-    admin_id: int
-    text: str
-    status: BroadcastStatus
-    chat_id: int | None
-    message_id: int | None
-    language: str
-    counts: dict[Delivery, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def done(self) -> int:
-        """Recipients with a final state."""
-        return self.total - self.counts[Delivery.PENDING] - self.counts[Delivery.SENDING]
 
 
 def reachable_users(store: Store) -> int:
@@ -232,16 +193,6 @@ def finish_broadcast(store: Store, broadcast_id: int) -> None:
 
 
 # -- restock alerts ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RestockAlert:
-    """One shopper to tell that a product they like is back in stock."""
-
-    restock_id: int
-    user_id: int
-    product: Product
-    language: str
 
 
 def plan_restock_alerts(store: Store, limit: int = 50) -> int:
