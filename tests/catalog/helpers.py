@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from reelcart.catalog.importer import ParsedCatalog
+from reelcart.catalog.validation import ParsedCatalog
 
 HEADER = [
     "sku", "title", "description", "price", "currency", "stock",

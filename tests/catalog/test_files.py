@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from reelcart.catalog.importer import MAX_FILE_BYTES, parse_catalog
+from reelcart.catalog.decoding import MAX_FILE_BYTES
+from reelcart.catalog.formats import parse_catalog
 from reelcart.domain import CatalogFileError, Money
 from tests.catalog.helpers import GOOD, csv_bytes, problems, row
 

@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 from reelcart.catalog import importer as importer_module
-from reelcart.catalog.importer import (
-    CatalogImporter,
-    parse_catalog,
-    safe_csv_cell,
-)
+from reelcart.catalog.formats import parse_catalog
+from reelcart.catalog.importer import CatalogImporter
 from reelcart.catalog.rows import CatalogRow
+from reelcart.catalog.safe_csv import safe_csv_cell
 from reelcart.domain import CatalogFileError, Language, Money, Product
 from reelcart.i18n.catalog_report import failed_rows_csv
 from reelcart.storage.store import Store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reelcart.catalog.importer import parse_catalog
+from reelcart.catalog.formats import parse_catalog
 from reelcart.domain import Money, ProductKind
 from tests.catalog.helpers import GOOD, HEADER, csv_bytes, problems, row
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from reelcart.catalog.importer import html_to_text, parse_catalog
+from reelcart.catalog.formats import parse_catalog
+from reelcart.catalog.shopify import html_to_text
 from reelcart.domain import Money, ProductKind
 from tests.catalog.conftest import DEMO_DATA
 from tests.catalog.helpers import problems

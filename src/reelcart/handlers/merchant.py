@@ -45,7 +45,8 @@ from telegram.ext import (
     filters,
 )
 
-from reelcart.catalog.importer import MAX_FILE_BYTES, STAGES, ImportReport
+from reelcart.catalog.decoding import MAX_FILE_BYTES
+from reelcart.catalog.importer import STAGES, ImportReport
 from reelcart.domain import (
     AlreadyMerchant,
     CatalogFileError,

@@ -11,8 +11,9 @@ import csv
 import io
 from collections.abc import Sequence
 
-from reelcart.catalog.importer import ImportReport, safe_csv_cell
+from reelcart.catalog.importer import ImportReport
 from reelcart.catalog.rows import RowError
+from reelcart.catalog.safe_csv import safe_csv_cell
 from reelcart.domain import CatalogFileError, Language
 from reelcart.i18n import t
 

@@ -1,10 +1,8 @@
 """Texts for merchants, admins, moderation, inline mode, your data, in English and French.
 
-The catalog importer's own error texts (``error.catalog_file.<why>``, ``catalog_row.<key>``)
-are English in ``catalog.importer``; they are taken from there and translated here.
+The catalog's refusals are here too: a whole file (``error.catalog_file.<why>``) and one
+row (``catalog_row.<key>``), raised by ``reelcart.catalog`` as keys and parameters.
 """
-
-from reelcart.catalog.importer import FILE_ERROR_TEXTS, ROW_ERROR_TEXTS
 
 EN: dict[str, str] = {
     # commands menu
@@ -336,9 +334,52 @@ EN: dict[str, str] = {
     "privacy.orders_kept": "Kept, without your name: {count} paid orders (shops must keep them for accounting).",
     "privacy.orders_kept_one": "Kept, without your name: {count} paid order (the shop must keep it for accounting).",
     "privacy.forgotten_end": "Send /start whenever you want to begin again.",
-    # the importer's errors
-    **{f"error.catalog_file.{why}": text for why, text in FILE_ERROR_TEXTS.items()},
-    **{f"catalog_row.{key}": text for key, text in ROW_ERROR_TEXTS.items()},
+    # a catalog file refused as a whole, then one of its rows
+    "error.catalog_file.empty": "the file is empty: export your catalog again and send the file",
+    "error.catalog_file.too_large": "the file is {size_mb} MB; the limit is {limit_mb} MB: split it into smaller files",
+    "error.catalog_file.unreadable": "the file could not be read: {reason}",
+    "error.catalog_file.spreadsheet": 'this is a spreadsheet workbook, not a CSV file: in your spreadsheet choose "Save as" / "Download as" "CSV UTF-8" and send that file',
+    "error.catalog_file.not_text": "the file is not a text file: send the catalog as CSV (UTF-8) or JSON",
+    "error.catalog_file.not_utf8": 'the file is not UTF-8 text (the first unreadable character is on line {line}): save it as "CSV UTF-8" and try again',
+    "error.catalog_file.bad_json": "the file is not valid JSON (line {line}, column {column}: {detail})",
+    "error.catalog_file.not_json_list": 'the JSON file must be a list of products, like [{{"sku": ..., "title": ..., "price": ...}}], but it is {found}',
+    "error.catalog_file.bad_csv": 'the CSV file cannot be read from line {line} on ({detail}): check that every quote that opens a cell is closed, and that quotes inside a cell are doubled ("")',
+    "error.catalog_file.missing_columns": "this is not a catalog: the first line must name the columns sku, title and price (missing: {missing})",
+    "error.catalog_file.duplicate_column": "the column {column} appears twice in the header",
+    "error.catalog_file.no_rows": "the file has a header but no products",
+    "catalog_row.sku_required": "the SKU is empty: every product needs its own SKU",
+    "catalog_row.sku_too_long": "the SKU is {length} characters long; the limit is {limit}",
+    "catalog_row.sku_spaces": "the SKU contains a space: use letters, digits, - or _ without spaces",
+    "catalog_row.sku_duplicate": "the SKU {sku} is already used on line {first_line}; each SKU may appear once",
+    "catalog_row.shopify_handle_missing": "the Handle is empty, so this line belongs to no product",
+    "catalog_row.shopify_sku_missing": "the variant has no SKU and its handle is too long to stand in for one: give the variant a SKU",
+    "catalog_row.title_required": "the title is empty",
+    "catalog_row.too_long": "the text is {length} characters long; the limit is {limit}",
+    "catalog_row.line_break": "a line break is not allowed here",
+    "catalog_row.control_char": "contains an invisible control character ({char}): remove it",
+    "catalog_row.html": "HTML is not allowed: write plain text",
+    "catalog_row.formula": "looks like a spreadsheet formula (it starts with {char}): remove the leading {char}",
+    "catalog_row.price_required": "the price is empty",
+    "catalog_row.price_invalid": "{value} is not a price: write it like 12.50",
+    "catalog_row.price_thousands": "write the price without thousands separators, like 1234.50",
+    "catalog_row.price_not_positive": "the price must be more than 0",
+    "catalog_row.price_decimals": "{value} has more decimals than {currency} allows ({decimals}); if that is a thousands separator, remove it",
+    "catalog_row.price_too_large": "the price {value} is too large",
+    "catalog_row.price_symbol_mismatch": "the price is marked {symbol} but the currency is {currency}",
+    "catalog_row.price_symbol_ambiguous": "{symbol} can mean several currencies ({choices}): fill in the currency column",
+    "catalog_row.currency_unknown": "{value} is not a supported currency code: use one like EUR or USD",
+    "catalog_row.currency_xtr_physical": "Telegram Stars (XTR) can pay only for digital products",
+    "catalog_row.stock_not_whole": "{value} is not a whole number of items",
+    "catalog_row.stock_negative": "the stock cannot be negative",
+    "catalog_row.stock_too_large": "the stock {value} is too large",
+    "catalog_row.hashtags_too_many": "{count} hashtags; at most {limit} are allowed",
+    "catalog_row.hashtag_too_long": "the hashtag #{tag} is longer than {limit} characters",
+    "catalog_row.category_invalid": "{value} is not a usable category name: use letters and digits",
+    "catalog_row.kind_invalid": "{value} is not a kind: use physical or digital",
+    "catalog_row.url_invalid": "{value} is not a web link: write a full address starting with https://",
+    "catalog_row.extra_cells": "the line has {count} cells but the header has {expected}: a cell probably contains an unquoted {delimiter}",
+    "catalog_row.json_not_object": "this entry is not an object with product fields",
+    "catalog_row.json_type": "expected text or a number, found {found}",
 }
 
 FR: dict[str, str] = {

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reelcart.catalog.importer import MAX_PRICE_MINOR, MAX_SKU, MAX_STOCK
+from reelcart.catalog.cells import MAX_PRICE_MINOR, MAX_SKU, MAX_STOCK
 from reelcart.domain import (
     CURRENCY_EXPONENTS,
     ApplicationRejected,
