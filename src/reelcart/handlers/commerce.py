@@ -616,7 +616,7 @@ async def preparation_clip(update: Update, context: ReelcartContext) -> None:
     video = message.video
     try:
         order = await context.shop.orders.add_preparation_clip(
-            user.id, order_id, video.file_id, _seconds(video.duration), video.width, video.height
+            user.id, order_id, video.file_id, _in_seconds(video.duration), video.width, video.height
         )
     except (NotAMerchant, OrderNotFound):
         await message.reply_text(
@@ -628,7 +628,7 @@ async def preparation_clip(update: Update, context: ReelcartContext) -> None:
     await message.reply_text(t(user.language, key, number=order.number))
 
 
-def _seconds(duration: object) -> int | None:
+def _in_seconds(duration: object) -> int | None:
     seconds = getattr(duration, "total_seconds", None)
     if callable(seconds):
         return int(seconds())

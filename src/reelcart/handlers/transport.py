@@ -40,7 +40,7 @@ MEDIA_WRITE_TIMEOUT = 20.0
 POOL_TIMEOUT = 1.0
 
 
-def _seconds(value: ODVInput[float], default: float | None) -> float | None:
+def _timeout_or(value: ODVInput[float], default: float | None) -> float | None:
     """A call's timeout, or ``default`` where the call left it unset."""
     return default if isinstance(value, _Unset) else value
 
@@ -97,10 +97,10 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("this AiohttpRequest is not initialized")
         files = request_data.multipart_data if request_data else None
         fields = request_data.json_parameters if request_data else {}
-        read = _seconds(read_timeout, self._read_timeout)
-        write = _seconds(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
-        connect = _seconds(connect_timeout, CONNECT_TIMEOUT)
-        pool = _seconds(pool_timeout, POOL_TIMEOUT)
+        read = _timeout_or(read_timeout, self._read_timeout)
+        write = _timeout_or(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)
+        connect = _timeout_or(connect_timeout, CONNECT_TIMEOUT)
+        pool = _timeout_or(pool_timeout, POOL_TIMEOUT)
 
         body: aiohttp.FormData | dict[str, str] | None = fields or None
         if files:
