@@ -94,7 +94,7 @@ def ingest(data: bytes, encoder: object, folder: Path) -> tuple[float, dict[int,
     """Import the catalog into a fresh shop in ``folder``; seconds and the indexed vectors."""
     from reelcart.config import Settings
     from reelcart.services.shop import Shop
-    from reelcart.storage.store import Store
+    from reelcart.storage.products import all_products
 
     path = folder / "catalog.csv"
     path.write_bytes(data)
@@ -105,7 +105,7 @@ def ingest(data: bytes, encoder: object, folder: Path) -> tuple[float, dict[int,
         report = shop.import_file(path, "Bench")
         seconds = time.perf_counter() - started
         assert report.failed == 0, report.errors[:3]
-        products = shop.db.call(Store.all_products)
+        products = shop.db.call(all_products)
         index = shop.ranking.recommender.index
         vectors = {p.id: index.vector(p.id) for p in products}
         by_sku = {p.sku: vectors[p.id] for p in products}

@@ -13,7 +13,7 @@ from reelcart.config import Settings
 from reelcart.domain import Clip
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.shop import Shop
-from reelcart.storage.store import Store
+from reelcart.storage.products import get_clip, product_ids_by_sku
 from tests.sandbox.conftest import mp4_bytes
 
 CATALOG = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url
@@ -35,8 +35,8 @@ def shop(tmp_path: Path) -> Iterator[tuple[Shop, int]]:
 
 
 def clip_of(shop: Shop, merchant_id: int, sku: str) -> Clip | None:
-    ids = shop.db.call(Store.product_ids_by_sku, merchant_id, [sku])
-    return shop.db.call(Store.get_clip, ids[sku])
+    ids = shop.db.call(product_ids_by_sku, merchant_id, [sku])
+    return shop.db.call(get_clip, ids[sku])
 
 
 def test_clips_are_copied_beside_the_database_and_outlive_their_folder(

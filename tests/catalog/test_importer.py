@@ -16,6 +16,7 @@ from reelcart.catalog.rows import CatalogRow
 from reelcart.catalog.safe_csv import safe_csv_cell
 from reelcart.domain import CatalogFileError, Language, Money, Product
 from reelcart.i18n.catalog_report import failed_rows_csv
+from reelcart.storage.products import all_products, upsert_rows
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 from tests.catalog.conftest import DEMO_DATA, ChangedLog
@@ -23,7 +24,7 @@ from tests.catalog.helpers import csv_bytes, row
 
 
 def products(worker: DatabaseWorker) -> dict[str, Product]:
-    return {p.sku: p for p in worker.call(Store.all_products)}
+    return {p.sku: p for p in worker.call(all_products)}
 
 
 def merchants(worker: DatabaseWorker) -> list[str]:
@@ -155,7 +156,7 @@ def test_merchants_have_their_own_skus(importer: CatalogImporter, worker: Databa
     report = importer.import_bytes(THREE, "catalog.csv", "Southwind")
 
     assert report.created == 3
-    assert len(worker.call(Store.all_products)) == 6
+    assert len(worker.call(all_products)) == 6
 
 
 @pytest.mark.parametrize(
@@ -201,16 +202,16 @@ def test_a_fault_between_chunks_leaves_the_catalog_as_it_was(
     importer.import_bytes(THREE, "catalog.csv", "Northwind")
     before = products(worker)
     monkeypatch.setattr(importer_module, "_STORE_CHUNK", 2)
-    original = Store.upsert_rows
+    original = upsert_rows
     calls = []
 
-    def upsert_then_fail(self: Store, merchant_id: int, rows: list[CatalogRow]) -> object:
+    def upsert_then_fail(store: Store, merchant_id: int, rows: list[CatalogRow]) -> object:
         calls.append([r.sku for r in rows])
         if len(calls) == 2:
             raise OSError("disk I/O error")
-        return original(self, merchant_id, rows)
+        return original(store, merchant_id, rows)
 
-    monkeypatch.setattr(Store, "upsert_rows", upsert_then_fail)
+    monkeypatch.setattr(importer_module, "upsert_rows", upsert_then_fail)
     repriced = THREE.replace(b"10.00", b"11.00").replace(b"12.00", b"13.00")
     bigger = repriced + b"D,Bowl,,9.00,EUR,1,,,,,\n"
 

@@ -18,7 +18,7 @@ from reelcart.domain import Product
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.orders import OrderService, Payment
 from reelcart.services.shop import Shop
-from reelcart.storage.store import Store
+from reelcart.storage.products import get_product, product_ids_by_sku
 
 PROVIDER = "284685063:TEST:reelcart-tests"
 ROAST = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url
@@ -46,7 +46,7 @@ class Catalog:
         return self.shop.orders
 
     def product(self, sku: str) -> Product:
-        return self.shop.db.call(Store.get_product, self.ids[sku])
+        return self.shop.db.call(get_product, self.ids[sku])
 
     def sql(self, query: str, *params: object) -> list[tuple]:
         return self.shop.db.call(lambda store: store.db.execute(query, params).fetchall())
@@ -66,7 +66,7 @@ def open_shop(db_path: Path, **overrides: object) -> Catalog:
     for name, text in (("Roast Co", ROAST), ("Stride", STRIDE)):
         report = shop.import_bytes(text.encode(), "catalog.csv", name)
         skus = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
-        ids.update(shop.db.call(Store.product_ids_by_sku, report.merchant.id, skus))
+        ids.update(shop.db.call(product_ids_by_sku, report.merchant.id, skus))
         merchants.append(report.merchant.id)
     return Catalog(shop, ids, merchants[0], merchants[1])
 

@@ -33,6 +33,7 @@ from reelcart.services.orders import (
     OrderNotShippable,
     charge_price,
 )
+from reelcart.storage.merchants import set_merchant_owner
 from tests.commerce.conftest import Catalog, open_shop, payment_for
 
 SHOPPER, OTHER, MERCHANT = 501, 502, 900
@@ -297,10 +298,10 @@ async def test_nobody_sees_or_ships_anothers_order(catalog: Catalog) -> None:
     with pytest.raises(NotAMerchant):
         await orders.ship(OTHER, order.id, "1Z999AA1")
     # The owner of another merchant cannot ship it either.
-    catalog.shop.db.call(lambda store: store.set_merchant_owner(catalog.stride_id, OTHER))
+    catalog.shop.db.call(lambda store: set_merchant_owner(store, catalog.stride_id, OTHER))
     with pytest.raises(OrderNotFound):
         await orders.ship(OTHER, order.id, "1Z999AA1")
-    catalog.shop.db.call(lambda store: store.set_merchant_owner(catalog.roast_id, MERCHANT))
+    catalog.shop.db.call(lambda store: set_merchant_owner(store, catalog.roast_id, MERCHANT))
     with pytest.raises(InvalidTracking):
         await orders.ship(MERCHANT, order.id, "<script>")
     shipped = await orders.ship(MERCHANT, order.id, "  1Z999AA1  0123 ")
@@ -317,7 +318,7 @@ async def test_nobody_sees_or_ships_anothers_order(catalog: Catalog) -> None:
 
 async def test_a_preparation_clip_is_shared_only_with_consent(catalog: Catalog) -> None:
     orders = catalog.orders
-    catalog.shop.db.call(lambda store: store.set_merchant_owner(catalog.roast_id, MERCHANT))
+    catalog.shop.db.call(lambda store: set_merchant_owner(store, catalog.roast_id, MERCHANT))
     checkout = await orders.checkout_product(SHOPPER, catalog.ids["C1"])
     order = (
         await orders.record_payment(
@@ -342,7 +343,7 @@ async def test_a_preparation_clip_is_shared_only_with_consent(catalog: Catalog) 
 
 async def test_forgetting_a_shopper_keeps_orders_without_the_person(catalog: Catalog) -> None:
     orders = catalog.orders
-    catalog.shop.db.call(lambda store: store.set_merchant_owner(catalog.roast_id, MERCHANT))
+    catalog.shop.db.call(lambda store: set_merchant_owner(store, catalog.roast_id, MERCHANT))
     checkout = await orders.checkout_product(SHOPPER, catalog.ids["C1"])
     payment = payment_for(SHOPPER, checkout.payload, "EUR", 1980, option="standard")
     order = (await orders.record_payment(payment)).order

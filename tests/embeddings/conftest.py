@@ -11,6 +11,8 @@ import pytest
 from reelcart.catalog.rows import CatalogRow
 from reelcart.domain import Money, Product, ProductKind
 from reelcart.embeddings.encoder import HashingEncoder
+from reelcart.storage.merchants import merchant_by_name
+from reelcart.storage.products import all_products, upsert_rows
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -72,10 +74,10 @@ def products(worker: DatabaseWorker) -> list[Product]:
     """The small catalog above, stored in the database."""
 
     def load(store: Store) -> list[Product]:
-        merchant = store.merchant_by_name("Trailhead")
+        merchant = merchant_by_name(store, "Trailhead")
         assert merchant is not None
-        store.upsert_rows(merchant.id, catalog_rows())
-        return store.all_products()
+        upsert_rows(store, merchant.id, catalog_rows())
+        return all_products(store)
 
     return worker.call(load)
 

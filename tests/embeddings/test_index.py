@@ -15,6 +15,8 @@ from reelcart.embeddings.index import VectorIndex
 from reelcart.embeddings.index_file import IndexFileError
 from reelcart.embeddings.ivf import IvfIndex
 from reelcart.embeddings.pipeline import ProductEmbedder
+from reelcart.storage.merchants import merchant_by_name
+from reelcart.storage.products import product_ids_by_sku, set_product_status, upsert_rows
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -304,7 +306,7 @@ def test_sync_index_repairs_a_stale_file(
     index.upsert([9_999, wrong], _unit_dim(rng, 2, encoder.dim))
     index.save(path)
     # Meanwhile a product was paused and a new one arrived without a vector.
-    worker.call(Store.set_status, products[2].id, ProductStatus.PAUSED)
+    worker.call(set_product_status, products[2].id, ProductStatus.PAUSED)
     new_id = worker.call(_add_product, "NEW-1")
 
     encoder.texts.clear()
@@ -339,11 +341,11 @@ def _unit_dim(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 def _add_product(store: Store, sku: str) -> int:
     from .conftest import catalog_rows
 
-    merchant = store.merchant_by_name("Trailhead")
+    merchant = merchant_by_name(store, "Trailhead")
     assert merchant is not None
     row = catalog_rows([(sku, "Camping stove", "A small gas stove", ("camping",), "outdoor")])[0]
-    store.upsert_rows(merchant.id, [row])
-    return store.product_ids_by_sku(merchant.id, [sku])[sku]
+    upsert_rows(store, merchant.id, [row])
+    return product_ids_by_sku(store, merchant.id, [sku])[sku]
 
 
 # -- the approximate (IVF) index ----------------------------------------------------------
@@ -555,13 +557,13 @@ def test_sync_index_repairs_an_approximate_file_in_place(
     from .conftest import catalog_rows
 
     def load(store: Store) -> None:
-        merchant = store.merchant_by_name("Bulk")
+        merchant = merchant_by_name(store, "Bulk")
         assert merchant is not None
         items = [
             (f"SKU-{n}", f"Item {n} {'red' if n % 3 else 'blue'} mug", f"size {n % 7}", (), "mugs")
             for n in range(400)
         ]
-        store.upsert_rows(merchant.id, catalog_rows(items))
+        upsert_rows(store, merchant.id, catalog_rows(items))
 
     worker.call(load)
     path = tmp_path / "products.faiss"

@@ -11,7 +11,7 @@ from reelcart.domain import Product, ProductStatus
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.embeddings.index import VectorIndex
 from reelcart.embeddings.pipeline import ProductEmbedder, text_hash
-from reelcart.storage.store import Store
+from reelcart.storage.vectors import get_vectors
 from reelcart.storage.worker import DatabaseWorker
 
 from .conftest import CountingEncoder
@@ -41,7 +41,7 @@ def test_vectors_are_persisted_with_model_and_text_hash(
 ) -> None:
     embedder = _embedder(encoder, worker)
     embedder.embed(products)
-    stored = worker.call(Store.get_vectors, encoder.name, [p.id for p in products])
+    stored = worker.call(get_vectors, encoder.name, [p.id for p in products])
     for product in products:
         digest, vector = stored[product.id]
         assert digest == text_hash(product.embedding_text())
@@ -49,7 +49,7 @@ def test_vectors_are_persisted_with_model_and_text_hash(
         assert indexed is not None
         np.testing.assert_array_equal(vector, indexed)
     # Another model's name finds nothing to reuse.
-    assert worker.call(Store.get_vectors, "other-model", [products[0].id]) == {}
+    assert worker.call(get_vectors, "other-model", [products[0].id]) == {}
 
 
 def test_changed_text_is_the_only_one_re_encoded(

@@ -24,7 +24,7 @@ from reelcart.handlers.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
-from reelcart.storage.store import Store
+from reelcart.storage.products import product_ids_by_sku
 
 CATALOG = """sku,title,description,price,currency,stock,hashtags,category,kind,video_url,shop_url
 C1,Ethiopian coffee beans,Floral light roast coffee beans,14.90,EUR,10,#coffee #beans,coffee,physical,,https://roast.example/c1
@@ -56,7 +56,7 @@ def open_test_shop(db_path: Path) -> Shop:
     report = shop.import_bytes(CATALOG.encode(), "catalog.csv", "Test Shop")
     clip = demo_data.clip_path("COF-001")
     assert clip is not None
-    ids = shop.db.call(Store.product_ids_by_sku, report.merchant.id, SKUS)
+    ids = shop.db.call(product_ids_by_sku, report.merchant.id, SKUS)
     for sku, product_id in ids.items():
         if sku != "P2":  # P2 has no clip: it is shown with a placeholder picture
             shop.attach_clip(Clip(product_id, str(clip), duration=3, width=240, height=426))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from reelcart.domain import Language
 from reelcart.handlers import render
 from reelcart.sandbox.views import BotMessage
-from reelcart.storage.store import Store
+from reelcart.storage.products import get_product
 from tests.handlers.conftest import Harness
 
 
@@ -73,7 +73,7 @@ async def test_a_card_without_hashtags_has_no_double_blank_line(harness: Harness
     harness.shop.db.call(
         lambda store: store.db.execute("UPDATE products SET hashtags = '' WHERE id = ?", [pid])
     )
-    product = harness.shop.db.call(Store.get_product, pid)
+    product = harness.shop.db.call(get_product, pid)
     assert product.hashtags == ()
     text = render.caption(product, Language.EN)
     assert "\n\n\n" not in text

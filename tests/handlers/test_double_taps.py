@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from reelcart.domain import Language
-from reelcart.storage.store import Store
+from reelcart.storage.users import get_user
 from tests.handlers.conftest import fence, on_screen
 from tests.handlers.faulty_network import FaultyHarness, faulty_harness
 
@@ -92,6 +92,6 @@ async def test_switch_language_tapped_twice_switches_once(
     assert not again.show_alert
     await fence(shopper)
     assert on_screen(shopper, hello).text.startswith("Salut Ana")
-    user = harness.shop.db.call(Store.get_user, shopper.id)
+    user = harness.shop.db.call(get_user, shopper.id)
     assert user is not None and user.language is Language.FR
     assert_quiet(harness, caplog)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from reelcart.sandbox.views import BotMessage
-from reelcart.storage.store import Store
+from reelcart.storage.products import all_products
+from reelcart.storage.users import get_user
 from tests.handlers.conftest import Harness, fence, on_screen
 
 CARD_EMOJI = ["❤️", "👎", "⏭", "🛒", "🔗", "💡", "↗️"]
@@ -44,7 +45,7 @@ async def test_interests_are_saved_on_every_tap_and_start_the_feed(harness: Harn
     assert answer.text == "Added: plants"
     updated = await shopper.wait_for(lambda m: m.message_id == hello.message_id)
     assert "✅ plants" in [b["text"] for b in updated.buttons]
-    user = harness.shop.db.call(Store.get_user, shopper.id)
+    user = harness.shop.db.call(get_user, shopper.id)
     assert user is not None and user.interests == ("plants",)
     await shopper.press(updated, "i:!done")
     card = await shopper.wait_for(lambda m: m.media_kind is not None)
@@ -337,7 +338,7 @@ async def test_share_offers_the_product_inline_and_counts_the_share(harness: Har
 
 async def test_a_shared_deep_link_opens_the_products_card(harness: Harness) -> None:
     friend = harness.user(3003)
-    products = harness.shop.db.call(Store.all_products)
+    products = harness.shop.db.call(all_products)
     await friend.send_command("/start", f"p_{products[0].id}")
     card = await friend.wait_for(lambda m: m.media_kind is not None)
     assert card.text.startswith(products[0].title)

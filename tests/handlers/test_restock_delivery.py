@@ -8,7 +8,8 @@ from reelcart.domain import EventKind, Reaction
 from reelcart.handlers.context import ReelcartContext
 from reelcart.handlers.merchant import deliver_restock_alerts
 from reelcart.sandbox.limits import FloodControl
-from reelcart.storage.store import Store
+from reelcart.storage.events import add_event
+from reelcart.storage.products import set_stock
 from tests.handlers.conftest import Harness
 
 
@@ -34,8 +35,8 @@ def restocked_for_a_liker(harness: Harness, user_id: int) -> int:
     product_id = db.call(
         lambda store: store.db.execute("SELECT id FROM products WHERE sku = 'S3'").fetchone()[0]
     )
-    db.call(Store.add_event, Reaction(user_id, product_id, EventKind.LIKE, at=1.0))
-    db.call(Store.set_stock, product_id, 5)
+    db.call(add_event, Reaction(user_id, product_id, EventKind.LIKE, at=1.0))
+    db.call(set_stock, product_id, 5)
     return int(product_id)
 
 

@@ -18,8 +18,10 @@ from reelcart.config import Settings
 from reelcart.domain import EventKind, Merchant, Product, Reaction
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.services.shop import Shop
-from reelcart.storage.backoffice import submit_application
-from reelcart.storage.store import Store
+from reelcart.storage.events import add_event
+from reelcart.storage.merchants import merchant_of_user, submit_application
+from reelcart.storage.products import get_product
+from reelcart.storage.users import touch_user
 
 ADMIN = 7001
 DIM = 64  # the HashingEncoder's vector size
@@ -45,21 +47,21 @@ class Back:
         return found[0][0] if found else None
 
     def product(self, product_id: int) -> Product:
-        return self.shop.db.call(Store.get_product, product_id)
+        return self.shop.db.call(get_product, product_id)
 
     def ids(self, merchant_id: int) -> dict[str, int]:
         return dict(self.sql("SELECT sku, id FROM products WHERE merchant_id = ?", merchant_id))
 
     def merchant(self, owner: int, name: str, *, trusted: bool = False) -> Merchant:
         """An approved merchant run by ``owner`` (applied through the real path)."""
-        self.shop.db.call(Store.touch_user, owner, name, None, "en")
+        self.shop.db.call(touch_user, owner, name, None, "en")
         merchant = self.shop.db.call(submit_application, owner, name, None)
         self.sql(
             "UPDATE merchants SET state = 'approved', trusted = ? WHERE id = ?",
             int(trusted),
             merchant.id,
         )
-        found = self.shop.db.call(Store.merchant_of_user, owner)
+        found = self.shop.db.call(merchant_of_user, owner)
         assert found is not None
         return found
 
@@ -69,10 +71,8 @@ class Back:
         return self.ids(merchant.id)
 
     def react(self, user_id: int, product_id: int, kind: EventKind, at: float = 0.0) -> None:
-        self.shop.db.call(Store.touch_user, user_id, f"U{user_id}", None, "en")
-        self.shop.db.call(
-            Store.add_event, Reaction(user_id, product_id, kind, at=at or time.time())
-        )
+        self.shop.db.call(touch_user, user_id, f"U{user_id}", None, "en")
+        self.shop.db.call(add_event, Reaction(user_id, product_id, kind, at=at or time.time()))
 
 
 def open_back(db_path: Path) -> Back:

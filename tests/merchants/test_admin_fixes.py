@@ -23,7 +23,7 @@ from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop
 from reelcart.services.stats import ChartLabels, draw_chart
-from reelcart.storage import backoffice
+from reelcart.storage.audit import record_audit
 from tests.merchants.conftest import ADMIN, HEADER, Back, open_back
 
 EBOOK = HEADER + "E1,Tea guide,An ebook about brewing tea,5.00,EUR,999,#tea,books,digital,,\n"
@@ -184,7 +184,7 @@ async def test_the_audit_log_shows_a_first_setting_as_set_not_none(panel: Panel)
     admin = panel.admin()
     # A row written before first settings were stored without their "None".
     panel.back.shop.db.call(
-        backoffice.record_audit, ADMIN, "settings.max_merchant_run", "setting", None, "None -> 2"
+        record_audit, ADMIN, "settings.max_merchant_run", "setting", None, "None -> 2"
     )
     await admin.press(await open_panel(admin), "⚙️")
     settings = await admin.wait_for(lambda m: m.edited and m.text.startswith("⚙️"))

@@ -9,8 +9,8 @@ from reelcart.domain import Broadcast, BroadcastStatus, Delivery
 from reelcart.services.broadcast import BroadcastService, BroadcastTooLong, EmptyBroadcast
 from reelcart.services.messenger import Outcome
 from reelcart.services.sending import MAX_ATTEMPTS, Pacer
-from reelcart.storage import backoffice, outbox
-from reelcart.storage.store import Store
+from reelcart.storage import outbox
+from reelcart.storage.users import set_banned, set_blocked, touch_user
 from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import ADMIN, Back
 
@@ -58,7 +58,7 @@ async def no_progress(broadcast: object) -> None:
 
 def people(back: Back, *ids: int) -> None:
     for user_id in ids:
-        back.shop.db.call(Store.touch_user, user_id, f"U{user_id}", None, "en")
+        back.shop.db.call(touch_user, user_id, f"U{user_id}", None, "en")
 
 
 async def started(back: Back, service: BroadcastService, text: str = "Sale!") -> int:
@@ -69,8 +69,8 @@ async def started(back: Back, service: BroadcastService, text: str = "Sale!") ->
 
 async def test_every_reachable_user_gets_it_once_and_blocked_ones_are_marked(back: Back) -> None:
     people(back, *range(1, 11))
-    back.shop.db.call(backoffice.set_banned, 2, True, ADMIN)
-    back.shop.db.call(backoffice.set_blocked, 3, True)
+    back.shop.db.call(set_banned, 2, True, ADMIN)
+    back.shop.db.call(set_blocked, 3, True)
     service = BroadcastService(back.shop.db, rate=25)
     assert await service.audience() == 8
     broadcast_id = await started(back, service)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reelcart.catalog import importer as importer_module
 from reelcart.domain import (
     AlreadyMerchant,
     ApplicationRejected,
@@ -26,7 +27,7 @@ from reelcart.services.merchants import (
     parse_shop_url,
     parse_stock,
 )
-from reelcart.storage import backoffice
+from reelcart.storage.products import get_clip, set_clip, update_product, upsert_rows
 from reelcart.storage.store import Store
 from tests.merchants.conftest import ADMIN, DIM, HEADER, TEAS, Back, open_back
 
@@ -114,13 +115,13 @@ async def test_a_merchant_reaches_only_their_own_products(back: Back) -> None:
             await attempt
     # A clip for "T1" sent by Bob goes to Bob's T1, never Alice's.
     await merchants.attach_clip(bob.id, "T1", Clip(0, "/clips/bob.mp4", file_id="f"))
-    assert back.shop.db.call(Store.get_clip, bob_ids["T1"]) is not None
-    assert back.shop.db.call(Store.get_clip, target) is None
+    assert back.shop.db.call(get_clip, bob_ids["T1"]) is not None
+    assert back.shop.db.call(get_clip, target) is None
     assert back.product(target) == before
     page = await merchants.page(bob.id, 0)
     assert {p.id for p in page.products} == set(bob_ids.values())
     with pytest.raises(ValueError):
-        back.shop.db.call(backoffice.update_product, alice.id, target, {"merchant_id": bob.id})
+        back.shop.db.call(update_product, alice.id, target, {"merchant_id": bob.id})
 
 
 async def test_products_page_through_and_clamp(back: Back) -> None:
@@ -137,7 +138,7 @@ async def test_products_page_through_and_clamp(back: Back) -> None:
 def test_an_import_that_fails_half_way_stores_nothing(back: Back, monkeypatch) -> None:
     merchant = back.merchant(231, "Halfway", trusted=True)
     calls = {"n": 0}
-    original = Store.upsert_rows
+    original = upsert_rows
 
     def failing(store: Store, merchant_id: int, rows: list) -> list:
         calls["n"] += 1
@@ -145,7 +146,7 @@ def test_an_import_that_fails_half_way_stores_nothing(back: Back, monkeypatch) -
             raise RuntimeError("the disk is full")
         return original(store, merchant_id, rows)
 
-    monkeypatch.setattr(Store, "upsert_rows", failing)
+    monkeypatch.setattr(importer_module, "upsert_rows", failing)
     rows = "".join(f"H{n},Thing {n},A thing,2.00,EUR,1,,things,physical,,\n" for n in range(600))
     with pytest.raises(RuntimeError):
         back.shop.import_bytes((HEADER + rows).encode(), "big.csv", merchant.name)
@@ -181,10 +182,10 @@ def test_video_urls_become_clips_but_never_replace_a_sent_video(back: Back) -> N
     merchant = back.merchant(241, "Clips", trusted=True)
     csv = HEADER + "V1,Vid,A thing,2.00,EUR,1,,things,physical,https://cdn.example/v1.mp4,\n"
     ids = back.upload(merchant, csv)
-    clip = back.shop.db.call(Store.get_clip, ids["V1"])
+    clip = back.shop.db.call(get_clip, ids["V1"])
     assert clip is not None and clip.source == "https://cdn.example/v1.mp4"
-    back.shop.db.call(Store.set_clip, Clip(ids["V1"], "/clips/sent.mp4", file_id="f1"))
+    back.shop.db.call(set_clip, Clip(ids["V1"], "/clips/sent.mp4", file_id="f1"))
     back.upload(merchant, csv.replace("2.00", "3.00"))
-    clip = back.shop.db.call(Store.get_clip, ids["V1"])
+    clip = back.shop.db.call(get_clip, ids["V1"])
     assert clip is not None and clip.source == "/clips/sent.mp4"
     assert TEAS  # the shared catalog stays importable

@@ -6,7 +6,8 @@ import pytest
 
 from reelcart.domain import Clip, ModerationState, ProductNotFound, ProductStatus
 from reelcart.services.admin import moderation_flags
-from reelcart.storage.store import Store
+from reelcart.storage.merchants import merchant_of_user
+from reelcart.storage.products import interest_options, set_clip
 from tests.merchants.conftest import ADMIN, HEADER, TEAS, Back
 
 
@@ -21,10 +22,10 @@ async def test_an_untrusted_merchants_products_wait_and_never_reach_the_feed(bac
         product = back.product(product_id)
         assert product.moderation is ModerationState.PENDING
         assert not product.available and not in_feed(back, product_id)
-    assert "tea" not in back.shop.db.call(Store.interest_options)
+    assert "tea" not in back.shop.db.call(interest_options)
     approved = await back.shop.admin.decide_product(ids["T1"], True, ADMIN)
     assert approved is not None and approved.available and in_feed(back, ids["T1"])
-    assert "tea" in back.shop.db.call(Store.interest_options)
+    assert "tea" in back.shop.db.call(interest_options)
 
 
 async def test_stock_changes_keep_the_decision_content_and_clip_changes_do_not(
@@ -92,7 +93,7 @@ async def test_flags_name_blocklisted_words_odd_prices_and_clip_problems(back: B
     # (the live and dead links of a real host: tests/merchants/test_clip_links.py).
     assert set(flags["O3"]) == {"broken_clip"}
     # A clip sent afterwards clears "no clip" (flags are computed when looked at).
-    back.shop.db.call(Store.set_clip, Clip(ids["O1"], "/missing.mp4"))
+    back.shop.db.call(set_clip, Clip(ids["O1"], "/missing.mp4"))
     item, _, found = await back.shop.admin.queue_item(2, merchant.id)  # now the newest
     assert item is not None and item.product.sku == "O1"
     assert {flag.kind for flag in found} == {"blocklist", "price_high", "broken_clip"}
@@ -125,10 +126,10 @@ async def test_suspension_takes_a_shop_out_of_the_feed_and_closes_its_commands(
     await back.shop.admin.set_suspended(merchant.id, True, ADMIN)
     assert back.product(ids["T1"]).moderation is ModerationState.SUSPENDED
     assert not in_feed(back, ids["T1"])
-    assert back.shop.db.call(Store.merchant_of_user, 108) is None
+    assert back.shop.db.call(merchant_of_user, 108) is None
     await back.shop.admin.set_suspended(merchant.id, False, ADMIN)
     assert in_feed(back, ids["T1"])
-    assert back.shop.db.call(Store.merchant_of_user, 108) is not None
+    assert back.shop.db.call(merchant_of_user, 108) is not None
     actions = [row[0] for row in back.sql("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["merchant.suspend", "merchant.reinstate"]
 

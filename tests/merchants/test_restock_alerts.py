@@ -6,7 +6,7 @@ from __future__ import annotations
 from reelcart.domain import EventKind
 from reelcart.services.messenger import Button, Outcome
 from reelcart.services.restock import RestockAlerts
-from reelcart.storage.store import Store
+from reelcart.storage.products import set_stock
 from tests.fake_messenger import FakeMessenger
 from tests.merchants.conftest import Back
 
@@ -17,7 +17,7 @@ def restocked(back: Back, *likers: int) -> int:
     sencha = back.upload(merchant)["T2"]
     for user_id in likers:
         back.react(user_id, sencha, EventKind.LIKE)
-    back.shop.db.call(Store.set_stock, sencha, 4)  # the restock is recorded by a trigger
+    back.shop.db.call(set_stock, sencha, 4)  # the restock is recorded by a trigger
     return sencha
 
 

@@ -12,8 +12,10 @@ import pytest
 from reelcart.domain import Delivery, EventKind
 from reelcart.services.admin import CannotBanAdmin
 from reelcart.services.stats import ChartLabels, render_chart
-from reelcart.storage import backoffice, insights, outbox
-from reelcart.storage.store import Store
+from reelcart.storage import outbox
+from reelcart.storage.products import set_stock
+from reelcart.storage.referrals import record_referral_click, referral_code
+from reelcart.storage.users import set_banned, touch_user
 from tests.merchants.conftest import ADMIN, Back, open_back
 
 
@@ -25,7 +27,7 @@ async def test_likers_are_told_once_per_restock(back: Back) -> None:
     back.react(12, sencha, EventKind.LIKE)
     back.react(12, sencha, EventKind.UNLIKE)  # changed their mind
     back.react(13, sencha, EventKind.LIKE)
-    back.shop.db.call(backoffice.set_banned, 13, True, ADMIN)
+    back.shop.db.call(set_banned, 13, True, ADMIN)
     back.react(14, ids["T1"], EventKind.LIKE)  # likes another product
     merchants = back.shop.merchants
     assert await merchants.due_restock_alerts() == []
@@ -36,10 +38,10 @@ async def test_likers_are_told_once_per_restock(back: Back) -> None:
     assert await merchants.due_restock_alerts() == []  # claimed: never handed out twice
     await merchants.restock_alert_sent(alerts[0], Delivery.SENT)
     # An import that brings it back after a sell-out is a restock too, told once more.
-    back.shop.db.call(Store.set_stock, sencha, 0)
+    back.shop.db.call(set_stock, sencha, 0)
     back.upload(merchant)  # the file says 0 again: nothing
     assert await merchants.due_restock_alerts() == []
-    back.shop.db.call(Store.set_stock, sencha, 2)
+    back.shop.db.call(set_stock, sencha, 2)
     again = await merchants.due_restock_alerts()
     assert [a.user_id for a in again] == [11]
     # A crash while sending: the alert is not sent again.
@@ -67,11 +69,11 @@ async def test_stats_count_each_merchants_own_products_and_creators(back: Back) 
     back.react(21, darjeeling, EventKind.SHOP_CLICK, now - 3400)
     back.react(30, their_ids["T1"], EventKind.IMPRESSION, now - 100)  # not mine
     # A creator's link brings user 22, who then buys two (a paid order).
-    code = back.shop.db.call(insights.referral_code, 50)
-    back.shop.db.call(Store.touch_user, 50, "Cleo", "cleo", "en")
-    assert back.shop.db.call(insights.record_referral_click, code, 22, darjeeling)
-    assert not back.shop.db.call(insights.record_referral_click, code, 50, darjeeling)
-    assert not back.shop.db.call(insights.record_referral_click, "nope", 22, darjeeling)
+    code = back.shop.db.call(referral_code, 50)
+    back.shop.db.call(touch_user, 50, "Cleo", "cleo", "en")
+    assert back.shop.db.call(record_referral_click, code, 22, darjeeling)
+    assert not back.shop.db.call(record_referral_click, code, 50, darjeeling)
+    assert not back.shop.db.call(record_referral_click, "nope", 22, darjeeling)
     back.sql(
         "INSERT INTO orders (id, charge_id, user_id, merchant_id, kind, status, currency, "
         "goods_minor, total_minor, created_at) VALUES (1, 'ch1', 22, ?, 'physical', 'paid', "
@@ -136,8 +138,8 @@ async def test_mydata_holds_everything_and_forget_erases_it_but_keeps_orders(bac
     ids = back.upload(merchant)
     person = 77
     back.react(person, ids["T1"], EventKind.LIKE)
-    back.shop.db.call(insights.referral_code, person)
-    back.shop.db.call(backoffice.set_banned, person, True, ADMIN)
+    back.shop.db.call(referral_code, person)
+    back.shop.db.call(set_banned, person, True, ADMIN)
     back.sql(
         "INSERT INTO orders (id, charge_id, user_id, merchant_id, kind, status, currency, "
         "goods_minor, total_minor, recipient, address, created_at) VALUES (9, 'c9', ?, ?, "

@@ -13,7 +13,7 @@ from reelcart.domain import EventKind, Pick, ProductStatus, Reaction, ReasonKind
 from reelcart.embeddings.index import VectorIndex
 from reelcart.ranking import signals
 from reelcart.ranking.hybrid import HybridRecommender
-from reelcart.storage.store import Store
+from reelcart.storage.events import add_event, iter_events
 from reelcart.storage.worker import DatabaseWorker
 
 from .conftest import World, react, swipe
@@ -336,7 +336,7 @@ def test_replaying_the_event_log_rebuilds_the_same_state(world: World, tmp_path:
         ]  # fmt: skip
 
         def log(reaction: Reaction) -> None:
-            db.call(Store.add_event, reaction)
+            db.call(add_event, reaction)
             live.observe(reaction)
 
         # User 1 swipes through more than a whole cycle; the others a little.
@@ -356,7 +356,7 @@ def test_replaying_the_event_log_rebuilds_the_same_state(world: World, tmp_path:
         replayed = HybridRecommender(world.index, discovery_rate=0.0, seed=99)
         replayed.load_products(world.products.values())
         replayed.set_interests(3, ["garden"])
-        for reaction in db.call(lambda store: list(store.iter_events())):
+        for reaction in db.call(lambda store: list(iter_events(store))):
             replayed.observe(reaction)
 
         live.discovery_rate = 0.0

@@ -21,7 +21,20 @@ from reelcart.domain import (
     ReasonKind,
 )
 from reelcart.storage.database import migrate, open_database
+from reelcart.storage.events import add_event, answer_card, create_card, liked_product_ids
+from reelcart.storage.merchants import merchant_by_name
+from reelcart.storage.products import (
+    all_products,
+    cache_file_id,
+    get_clip,
+    get_product,
+    set_clip,
+    set_product_status,
+    upsert_rows,
+)
 from reelcart.storage.store import Store
+from reelcart.storage.users import set_language, touch_user
+from reelcart.storage.vectors import all_vectors, get_vectors, save_vectors
 
 
 def row(sku: str, title: str = "Trail shoe", price: int = 5900, stock: int = 3) -> CatalogRow:
@@ -45,72 +58,72 @@ def test_a_new_file_is_in_wal_mode_and_migrations_run_once(tmp_path: Path) -> No
 
 
 def test_upsert_by_merchant_and_sku_reports_each_outcome(store: Store) -> None:
-    merchant = store.merchant_by_name("acme")
+    merchant = merchant_by_name(store, "acme")
     assert merchant is not None
-    assert store.upsert_rows(merchant.id, [row("A"), row("B")]) == [RowOutcome.CREATED] * 2
-    assert store.upsert_rows(merchant.id, [row("A"), row("B", price=6100)]) == [
+    assert upsert_rows(store, merchant.id, [row("A"), row("B")]) == [RowOutcome.CREATED] * 2
+    assert upsert_rows(store, merchant.id, [row("A"), row("B", price=6100)]) == [
         RowOutcome.UNCHANGED,
         RowOutcome.UPDATED,
     ]
-    other = store.merchant_by_name("other")
+    other = merchant_by_name(store, "other")
     assert other is not None
-    assert store.upsert_rows(other.id, [row("A")]) == [RowOutcome.CREATED]
-    assert len(store.all_products()) == 3
+    assert upsert_rows(store, other.id, [row("A")]) == [RowOutcome.CREATED]
+    assert len(all_products(store)) == 3
 
 
 def test_deleted_products_are_not_found(store: Store) -> None:
-    merchant = store.merchant_by_name("acme")
+    merchant = merchant_by_name(store, "acme")
     assert merchant is not None
-    store.upsert_rows(merchant.id, [row("A")])
-    product = store.all_products()[0]
-    store.set_status(product.id, ProductStatus.DELETED)
+    upsert_rows(store, merchant.id, [row("A")])
+    product = all_products(store)[0]
+    set_product_status(store, product.id, ProductStatus.DELETED)
     with pytest.raises(ProductNotFound):
-        store.get_product(product.id)
+        get_product(store, product.id)
 
 
 def test_language_follows_telegram_until_chosen(store: Store) -> None:
-    user, new = store.touch_user(7, "Ana", None, "fr-FR")
+    user, new = touch_user(store, 7, "Ana", None, "fr-FR")
     assert new and user.language is Language.FR
-    store.set_language(7, Language.EN)
-    user, new = store.touch_user(7, "Ana", None, "fr")
+    set_language(store, 7, Language.EN)
+    user, new = touch_user(store, 7, "Ana", None, "fr")
     assert not new and user.language is Language.EN
 
 
 def test_likes_respect_unlikes_newest_first(store: Store) -> None:
     for product_id, kind in [(1, EventKind.LIKE), (2, EventKind.LIKE), (1, EventKind.UNLIKE),
                              (3, EventKind.LIKE)]:  # fmt: skip
-        store.add_event(Reaction(9, product_id, kind, at=1.0))
-    assert store.liked_product_ids(9) == [3, 2]
+        add_event(store, Reaction(9, product_id, kind, at=1.0))
+    assert liked_product_ids(store, 9) == [3, 2]
 
 
 def test_a_card_is_answered_only_once(store: Store) -> None:
-    card_id = store.create_card(5, Pick(1, ReasonKind.POPULAR), 1000.0)
-    assert store.answer_card(card_id) is True
-    assert store.answer_card(card_id) is False
+    card_id = create_card(store, 5, Pick(1, ReasonKind.POPULAR), 1000.0)
+    assert answer_card(store, card_id) is True
+    assert answer_card(store, card_id) is False
 
 
 def test_clip_file_id_is_kept_for_the_same_source_and_forgotten_for_a_new_one(store: Store) -> None:
-    merchant = store.merchant_by_name("acme")
+    merchant = merchant_by_name(store, "acme")
     assert merchant is not None
-    store.upsert_rows(merchant.id, [row("A")])
-    pid = store.all_products()[0].id
-    store.set_clip(Clip(pid, "/clips/a.mp4"))
-    store.cache_file_id(pid, "/clips/a.mp4", "FILE1")
-    store.set_clip(Clip(pid, "/clips/a.mp4", duration=3))
-    clip = store.get_clip(pid)
+    upsert_rows(store, merchant.id, [row("A")])
+    pid = all_products(store)[0].id
+    set_clip(store, Clip(pid, "/clips/a.mp4"))
+    cache_file_id(store, pid, "/clips/a.mp4", "FILE1")
+    set_clip(store, Clip(pid, "/clips/a.mp4", duration=3))
+    clip = get_clip(store, pid)
     assert clip is not None and clip.file_id == "FILE1"
-    store.set_clip(Clip(pid, "/clips/b.mp4"))
-    clip = store.get_clip(pid)
+    set_clip(store, Clip(pid, "/clips/b.mp4"))
+    clip = get_clip(store, pid)
     assert clip is not None and clip.file_id is None
 
 
 def test_vectors_round_trip(store: Store) -> None:
     vector = np.arange(4, dtype=np.float32)
-    store.save_vectors("m", [(1, "h1", vector), (2, "h2", vector * 2)])
-    found = store.get_vectors("m", [1, 2, 3])
+    save_vectors(store, "m", [(1, "h1", vector), (2, "h2", vector * 2)])
+    found = get_vectors(store, "m", [1, 2, 3])
     assert set(found) == {1, 2}
     assert found[2][0] == "h2"
     np.testing.assert_array_equal(found[2][1], vector * 2)
-    ids, matrix = store.all_vectors("m")
+    ids, matrix = all_vectors(store, "m")
     assert ids.tolist() == [1, 2] and matrix.shape == (2, 4)
-    assert store.get_vectors("other-model", [1]) == {}
+    assert get_vectors(store, "other-model", [1]) == {}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelcart.domain import Clip
+from reelcart.storage.products import set_clip
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -162,7 +163,7 @@ def attach_clip_folder(
             report.skipped.append(SkippedClip(path.name, ClipProblem.NOT_VIDEO, sku))
             continue
         stored = store_clip(path, clips_dir / STORE_FOLDER)  # a full disk is not the clip's fault
-        db.call(Store.set_clip, Clip(product_id=skus[sku], source=str(stored), mime_type=mime))
+        db.call(set_clip, Clip(product_id=skus[sku], source=str(stored), mime_type=mime))
         taken[sku] = path.name
         report.attached.append((path.name, sku))
     return report

@@ -21,6 +21,8 @@ from reelcart.catalog.formats import parse_catalog
 from reelcart.catalog.problems import file_error
 from reelcart.catalog.rows import CatalogRow, RowError, RowOutcome
 from reelcart.domain import CatalogFileError, Merchant, Product
+from reelcart.storage.merchants import merchant_by_name
+from reelcart.storage.products import get_products, product_ids_by_sku, upsert_rows
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -181,7 +183,7 @@ class CatalogImporter:
             parsed.format, filename, name, time.perf_counter() - started, report.summary(),
         )  # fmt: skip
         if changed and self._on_changed is not None:
-            found = self._worker.call(Store.get_products, changed)
+            found = self._worker.call(get_products, changed)
             self._on_changed([found[pid] for pid in changed if pid in found], progress)
         return report
 
@@ -191,16 +193,16 @@ def _store_rows(
 ) -> _Stored:
     """On the database thread: the merchant and every row, in one transaction."""
     if not rows:
-        merchant = store.merchant_by_name(merchant_name)
+        merchant = merchant_by_name(store, merchant_name)
         assert merchant is not None
         progress("stored", 0, 0)
         return _Stored(merchant, [], {})
     outcomes: list[RowOutcome] = []
     with store.db.atomic():
-        merchant = store.merchant_by_name(merchant_name)
+        merchant = merchant_by_name(store, merchant_name)
         assert merchant is not None
         for start in range(0, len(rows), _STORE_CHUNK):
-            outcomes.extend(store.upsert_rows(merchant.id, rows[start : start + _STORE_CHUNK]))
+            outcomes.extend(upsert_rows(store, merchant.id, rows[start : start + _STORE_CHUNK]))
             progress("stored", len(outcomes), len(rows))
-        ids = store.product_ids_by_sku(merchant.id, [row.sku for row in rows])
+        ids = product_ids_by_sku(store, merchant.id, [row.sku for row in rows])
     return _Stored(merchant, outcomes, ids)

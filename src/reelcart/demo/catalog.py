@@ -12,7 +12,7 @@ from reelcart import demo_data
 from reelcart.config import Settings
 from reelcart.domain import Clip
 from reelcart.services.shop import Shop
-from reelcart.storage.store import Store
+from reelcart.storage.products import product_ids_by_sku
 
 
 @dataclass
@@ -77,4 +77,4 @@ def load_demo_catalog(settings: Settings, shop: Shop | None = None) -> DemoCatal
 
 def _ids(shop: Shop, merchant_id: int, skus: list[str]) -> dict[str, int]:
 
-    return shop.db.call(Store.product_ids_by_sku, merchant_id, skus)
+    return shop.db.call(product_ids_by_sku, merchant_id, skus)

@@ -20,6 +20,7 @@ from reelcart.i18n import format_price
 from reelcart.sandbox import SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.storage.database import open_database
+from reelcart.storage.merchants import merchant_by_name, set_merchant_owner
 from reelcart.storage.store import Store
 
 SHOPPER_ID = 424242  # Camille, from the feed scene
@@ -43,9 +44,9 @@ def _give_owner(db_path: Path, merchant: str, user_id: int) -> None:
     db = open_database(db_path)
     try:
         store = Store(db)
-        found = store.merchant_by_name(merchant, create=False)
+        found = merchant_by_name(store, merchant, create=False)
         assert found is not None
-        store.set_merchant_owner(found.id, user_id)
+        set_merchant_owner(store, found.id, user_id)
     finally:
         db.close()
 

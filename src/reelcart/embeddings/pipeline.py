@@ -20,7 +20,8 @@ from reelcart.embeddings.encoder import Encoder
 from reelcart.embeddings.index import APPROXIMATE_THRESHOLD, VectorIndex
 from reelcart.embeddings.index_file import IndexFileError
 from reelcart.embeddings.product_index import ProductIndex
-from reelcart.storage.store import Store
+from reelcart.storage.products import all_products
+from reelcart.storage.vectors import all_vectors, get_vectors, save_vectors
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class ProductEmbedder:
         texts = {p.id: p.embedding_text() for p in wanted}
         hashes = {pid: text_hash(text) for pid, text in texts.items()}
         active = {p.id for p in wanted if p.status is ProductStatus.ACTIVE}
-        stored = self.db.call(Store.get_vectors, self.encoder.name, list(texts)) if texts else {}
+        stored = self.db.call(get_vectors, self.encoder.name, list(texts)) if texts else {}
 
         reused_ids: list[int] = []
         reused_vectors: list[np.ndarray] = []
@@ -162,7 +163,7 @@ class ProductEmbedder:
                     if pid in active:
                         encoded_ids.append(pid)
                         index_rows.append(row)
-            self.db.call(Store.save_vectors, self.encoder.name, items)
+            self.db.call(save_vectors, self.encoder.name, items)
             encoded_chunks.append(matrix[index_rows])
             done += len(items)
             if progress is not None:
@@ -213,9 +214,9 @@ class ProductEmbedder:
         """
         path = Path(index_path)
         self.index_path = path
-        products = self.db.call(Store.all_products)
+        products = self.db.call(all_products)
         active = [p for p in products if p.status is ProductStatus.ACTIVE]
-        stored_ids, stored_matrix = self.db.call(Store.all_vectors, self.encoder.name)
+        stored_ids, stored_matrix = self.db.call(all_vectors, self.encoder.name)
         if len(stored_ids) and stored_matrix.shape[1] != self.encoder.dim:
             log.warning(
                 "stored vectors of %s have size %d, not %d: ignoring them",

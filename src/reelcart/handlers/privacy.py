@@ -18,7 +18,7 @@ from reelcart.i18n import CATALOGS, t
 
 log = logging.getLogger(__name__)
 
-#: The order /forget reports what it erased in (keys of ``insights.erase_user_data``).
+#: The order /forget reports what it erased in (keys of ``storage.personal_data.erase_user_data``).
 ERASED_KINDS = (
     "profile",
     "reactions",

@@ -41,8 +41,26 @@ from reelcart.media.clip_links import ClipLinkCheck
 from reelcart.ranking import MAX_CATEGORY_RUN, HybridRecommender
 from reelcart.services.feed import RankingThread
 from reelcart.services.merchants import clip_looks_broken
-from reelcart.storage import backoffice
+from reelcart.storage.audit import audit_entries, record_audit
+from reelcart.storage.merchants import (
+    decide_application,
+    list_merchants,
+    merchant_summary,
+    pending_applications,
+    set_merchant_flag,
+)
+from reelcart.storage.moderation import decide_product, moderation_item, pending_count
+from reelcart.storage.products import get_products, merchant_product_ids
+from reelcart.storage.settings import get_settings, put_setting
 from reelcart.storage.store import Store
+from reelcart.storage.users import (
+    banned_ids,
+    banned_users,
+    find_user,
+    set_banned,
+    set_blocked,
+    user_summary,
+)
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
@@ -178,16 +196,16 @@ class AdminService:
 
     def load(self) -> ShopSettings:
         """At start-up (blocking): read bans and apply the saved settings to the ranking."""
-        self.banned = self.db.call(backoffice.banned_ids)
-        settings = self._settings(self.db.call(backoffice.get_settings))
+        self.banned = self.db.call(banned_ids)
+        settings = self._settings(self.db.call(get_settings))
         self.ranking.call(_apply_settings, settings)
         return settings
 
     # -- moderation --------------------------------------------------------------------
 
     async def counts(self) -> PanelCounts:
-        pending = await self.db.run(backoffice.pending_count)
-        _, applications = await self.db.run(backoffice.pending_applications, 0, 0)
+        pending = await self.db.run(pending_count)
+        _, applications = await self.db.run(pending_applications, 0, 0)
         return PanelCounts(pending, applications)
 
     async def queue_item(
@@ -209,7 +227,7 @@ class AdminService:
         """Approve or reject a pending product (the feed follows at once); None if it was
         decided already."""
         product = await self.db.run(
-            backoffice.decide_product, product_id, approve, admin_id, reason.strip()[:300]
+            decide_product, product_id, approve, admin_id, reason.strip()[:300]
         )
         if product is not None:
             await self.ranking.run(HybridRecommender.update_product, product)
@@ -224,42 +242,40 @@ class AdminService:
     # -- merchants -----------------------------------------------------------------------
 
     async def applications(self, offset: int, limit: int = 1) -> tuple[list[Application], int]:
-        return await self.db.run(backoffice.pending_applications, offset, limit)
+        return await self.db.run(pending_applications, offset, limit)
 
     async def decide_application(
         self, merchant_id: int, approve: bool, admin_id: int, reason: str = ""
     ) -> Merchant | None:
         """None if the application was decided already (or does not exist)."""
         return await self.db.run(
-            backoffice.decide_application, merchant_id, approve, admin_id, reason.strip()[:300]
+            decide_application, merchant_id, approve, admin_id, reason.strip()[:300]
         )
 
     async def merchants(self, page: int) -> tuple[list[MerchantSummary], int, int]:
         """A page of approved merchants, the page number (clamped) and the page count."""
-        _, total = await self.db.run(backoffice.list_merchants, 0, 0)
+        _, total = await self.db.run(list_merchants, 0, 0)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(0, page), pages - 1)
-        found, _ = await self.db.run(backoffice.list_merchants, page * PAGE_SIZE, PAGE_SIZE)
+        found, _ = await self.db.run(list_merchants, page * PAGE_SIZE, PAGE_SIZE)
         return found, page, pages
 
     async def merchant(self, merchant_id: int) -> MerchantSummary | None:
-        return await self.db.run(backoffice.merchant_summary, merchant_id)
+        return await self.db.run(merchant_summary, merchant_id)
 
     async def set_trusted(self, merchant_id: int, trusted: bool, admin_id: int) -> Merchant | None:
-        return await self.db.run(
-            backoffice.set_merchant_flag, merchant_id, "trusted", trusted, admin_id
-        )
+        return await self.db.run(set_merchant_flag, merchant_id, "trusted", trusted, admin_id)
 
     async def set_suspended(
         self, merchant_id: int, suspended: bool, admin_id: int
     ) -> Merchant | None:
         """Suspend (every product leaves the feed at once) or reinstate a merchant."""
         merchant = await self.db.run(
-            backoffice.set_merchant_flag, merchant_id, "suspended", suspended, admin_id
+            set_merchant_flag, merchant_id, "suspended", suspended, admin_id
         )
         if merchant is not None:
-            ids = await self.db.run(backoffice.merchant_product_ids, merchant_id)
-            products = await self.db.run(Store.get_products, ids)
+            ids = await self.db.run(merchant_product_ids, merchant_id)
+            products = await self.db.run(get_products, ids)
             for product in products.values():
                 await self.ranking.run(HybridRecommender.update_product, product)
         return merchant
@@ -267,19 +283,19 @@ class AdminService:
     # -- users -------------------------------------------------------------------------
 
     async def find_user(self, handle: str) -> int | None:
-        return await self.db.run(backoffice.find_user, handle)
+        return await self.db.run(find_user, handle)
 
     async def user(self, user_id: int) -> UserSummary:
-        return await self.db.run(backoffice.user_summary, user_id)
+        return await self.db.run(user_summary, user_id)
 
     async def banned_users(self, limit: int = 10) -> list[UserSummary]:
-        return await self.db.run(backoffice.banned_users, limit)
+        return await self.db.run(banned_users, limit)
 
     async def set_banned(self, user_id: int, banned: bool, admin_id: int) -> bool:
         """Ban or unban; False if nothing changed. Raises CannotBanAdmin."""
         if banned and self.is_admin(user_id):
             raise CannotBanAdmin(user_id)
-        changed = await self.db.run(backoffice.set_banned, user_id, banned, admin_id)
+        changed = await self.db.run(set_banned, user_id, banned, admin_id)
         if banned:
             self.banned.add(user_id)
         else:
@@ -299,7 +315,7 @@ class AdminService:
 
     async def set_blocked(self, user_id: int, blocked: bool) -> None:
         """The user blocked (or unblocked) the bot."""
-        await self.db.run(backoffice.set_blocked, user_id, blocked)
+        await self.db.run(set_blocked, user_id, blocked)
 
     # -- settings ----------------------------------------------------------------------
 
@@ -317,7 +333,7 @@ class AdminService:
         return ShopSettings(min(max(rate, 0.0), 1.0), run)
 
     async def settings(self) -> ShopSettings:
-        return self._settings(await self.db.run(backoffice.get_settings))
+        return self._settings(await self.db.run(get_settings))
 
     async def set_discovery_percent(self, percent: int, admin_id: int) -> ShopSettings:
         """Raises ValueError for a value the panel does not offer."""
@@ -332,7 +348,7 @@ class AdminService:
         return await self._put(SETTING_MERCHANT_RUN, str(run), admin_id)
 
     async def _put(self, key: str, value: str, admin_id: int) -> ShopSettings:
-        await self.db.run(backoffice.put_setting, key, value, admin_id)
+        await self.db.run(put_setting, key, value, admin_id)
         settings = await self.settings()
         await self.ranking.run(_apply_settings, settings)
         log.info("admin %s set %s to %s", admin_id, key, value)
@@ -342,17 +358,17 @@ class AdminService:
 
     async def audit(self, page: int, size: int = 10) -> tuple[list[AuditEntry], int, int]:
         """A page of the audit log (newest first), the page (clamped), the page count."""
-        _, total = await self.db.run(backoffice.audit_entries, 0, 0)
+        _, total = await self.db.run(audit_entries, 0, 0)
         pages = max(1, -(-total // size))
         page = min(max(0, page), pages - 1)
-        entries, _ = await self.db.run(backoffice.audit_entries, page * size, size)
+        entries, _ = await self.db.run(audit_entries, page * size, size)
         return entries, page, pages
 
     async def record(
         self, admin_id: int, action: str, target_kind: str, target_id: int | None, detail: str = ""
     ) -> None:
         """Write an audit entry for an action taken elsewhere (e.g. a refund)."""
-        await self.db.run(backoffice.record_audit, admin_id, action, target_kind, target_id, detail)
+        await self.db.run(record_audit, admin_id, action, target_kind, target_id, detail)
 
     async def record_refund(self, admin_id: int, order: Order) -> None:
         """Write the audit entry of a Stars refund an admin made (``order.refund``)."""
@@ -364,7 +380,7 @@ def _queue_item(
     store: Store, offset: int, merchant_id: int | None
 ) -> tuple[ModerationItem | None, int, list[Flag]]:
     """On the database thread (the flags look at clip files too)."""
-    item, total = backoffice.moderation_item(store, offset, merchant_id)
+    item, total = moderation_item(store, offset, merchant_id)
     return item, total, moderation_flags(item) if item else []
 
 

@@ -37,6 +37,7 @@ from reelcart.domain import (
 from reelcart.services.invoices import InvoiceSigner
 from reelcart.services.pricing import MAX_STARS, STARS, charge_price
 from reelcart.storage import orders as order_store
+from reelcart.storage.products import get_product, get_products
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -160,7 +161,7 @@ class CheckoutService:
         return await self.db.run(self._checkout_product, user_id, product_id)
 
     def _checkout_product(self, store: Store, user_id: int, product_id: int) -> Checkout:
-        product = store.get_product(product_id)
+        product = get_product(store, product_id)
         self._needs_provider(product.kind)
         _check_sellable(product)
         return self._draft(store, user_id, [(product, 1)], source="product")
@@ -177,7 +178,7 @@ class CheckoutService:
         items = order_store.basket(store, user_id)
         if not items:
             raise BasketEmpty()
-        products = store.get_products([product_id for product_id, _ in items])
+        products = get_products(store, [product_id for product_id, _ in items])
         chosen: list[tuple[Product, int]] = []
         for product_id, quantity in items:
             product = products.get(product_id)
@@ -240,7 +241,7 @@ class CheckoutService:
 
     def _basket_view(self, store: Store, user_id: int) -> BasketView:
         items = order_store.basket(store, user_id)
-        products = store.get_products([product_id for product_id, _ in items])
+        products = get_products(store, [product_id for product_id, _ in items])
         kept = tuple((products[p], q) for p, q in items if p in products)
         total = None
         if kept:
@@ -260,12 +261,12 @@ class CheckoutService:
         return await self.db.run(self._add_to_basket, user_id, product_id)
 
     def _add_to_basket(self, store: Store, user_id: int, product_id: int) -> BasketView:
-        product = store.get_product(product_id)
+        product = get_product(store, product_id)
         _check_sellable(product)
         charge_price(product)
         current = dict(order_store.basket(store, user_id))
         if current:
-            others = store.get_products(list(current))
+            others = get_products(store, list(current))
             for other in others.values():
                 if other.merchant_id != product.merchant_id or other.kind is not product.kind:
                     raise BasketConflict(merchant=other.merchant_name)
@@ -341,7 +342,7 @@ class CheckoutService:
             raise AlreadyPaid()
         if currency != draft.currency:
             raise CurrencyNotSupported(currency=currency)
-        products = store.get_products([item.product_id for item in draft.items])
+        products = get_products(store, [item.product_id for item in draft.items])
         for item in draft.items:
             product = products.get(item.product_id)
             if product is None:

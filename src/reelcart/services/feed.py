@@ -34,7 +34,25 @@ from reelcart.domain import (
 )
 from reelcart.embeddings.encoder import Encoder
 from reelcart.ranking import HybridRecommender
+from reelcart.storage.events import (
+    add_event,
+    answer_card,
+    card_pick,
+    create_card,
+    get_card,
+    latest_card,
+    liked_product_ids,
+    set_card_message,
+)
+from reelcart.storage.products import (
+    cache_file_id,
+    get_clip,
+    get_product,
+    get_products,
+    interest_options,
+)
 from reelcart.storage.store import Store
+from reelcart.storage.users import get_user, set_interests, set_language, touch_user
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
@@ -169,9 +187,7 @@ class FeedService:
         if known is not None:
             return known, False
         generation = self._users.generation(user_id)
-        user, new = await self.db.run(
-            Store.touch_user, user_id, first_name, username, language_code
-        )
+        user, new = await self.db.run(touch_user, user_id, first_name, username, language_code)
         self._users.put(user, profile, generation)
         return user, new
 
@@ -180,18 +196,18 @@ class FeedService:
         self._users.drop(user_id)
 
     async def user(self, user_id: int) -> User | None:
-        return await self.db.run(Store.get_user, user_id)
+        return await self.db.run(get_user, user_id)
 
     async def set_language(self, user_id: int, language: Language) -> None:
-        await self.db.run(Store.set_language, user_id, language)
+        await self.db.run(set_language, user_id, language)
         self._users.drop(user_id)
 
     async def interest_options(self) -> list[str]:
-        return await self.db.run(Store.interest_options)
+        return await self.db.run(interest_options)
 
     async def set_interests(self, user_id: int, interests: Sequence[str], done: bool) -> None:
         """Store the onboarding choices and let the ranking start from them at once."""
-        await self.db.run(Store.set_interests, user_id, list(interests), done)
+        await self.db.run(set_interests, user_id, list(interests), done)
         self._users.drop(user_id)
         await self.ranking.run(HybridRecommender.set_interests, user_id, list(interests))
 
@@ -235,11 +251,11 @@ class FeedService:
         on Telegram's servers needs no call: it was stored with that message, and its clock
         started when it was picked, a few milliseconds earlier.
         """
-        await self.db.run(Store.set_card_message, card_id, chat_id, message_id, self.clock())
+        await self.db.run(set_card_message, card_id, chat_id, message_id, self.clock())
 
     async def clip_uploaded(self, clip: Clip, file_id: str) -> None:
         """Cache Telegram's file_id so the clip is never uploaded twice."""
-        await self.db.run(Store.cache_file_id, clip.product_id, clip.source, file_id)
+        await self.db.run(cache_file_id, clip.product_id, clip.source, file_id)
 
     async def swipe(
         self,
@@ -288,18 +304,18 @@ class FeedService:
     async def record(self, user_id: int, product_id: int, kind: EventKind) -> None:
         """Record a reaction that does not move the feed (share, shop click, buy)."""
         reaction = Reaction(user_id, product_id, kind, at=self.clock())
-        await self.db.run(Store.add_event, reaction, None)
+        await self.db.run(add_event, reaction, None)
         await self.ranking.run(HybridRecommender.observe, reaction)
 
     async def explain(self, user_id: int, card_id: int) -> Explanation:
         """Why this user was shown this card. Raises StaleCard for someone else's card."""
-        card = await self.db.run(Store.get_card, card_id)
+        card = await self.db.run(get_card, card_id)
         if card is None or card["user_id"] != user_id:
             raise StaleCard(card_id)
         because_title = None
         if card["because_product_id"] is not None:
             try:
-                product = await self.db.run(Store.get_product, card["because_product_id"])
+                product = await self.db.run(get_product, card["because_product_id"])
                 because_title = product.title
             except ProductNotFound:
                 because_title = None
@@ -310,10 +326,10 @@ class FeedService:
 
     async def card_product(self, user_id: int, card_id: int) -> Product:
         """The product on one of this user's cards. Raises StaleCard / ProductNotFound."""
-        card = await self.db.run(Store.get_card, card_id)
+        card = await self.db.run(get_card, card_id)
         if card is None or card["user_id"] != user_id:
             raise StaleCard(card_id)
-        return await self.db.run(Store.get_product, card["product_id"])
+        return await self.db.run(get_product, card["product_id"])
 
     # -- search and likes --------------------------------------------------------------
 
@@ -322,16 +338,16 @@ class FeedService:
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(self._model_executor, self.encoder.encode, [text])
         ids = await self.ranking.run(HybridRecommender.search, vectors[0], limit)
-        products = await self.db.run(Store.get_products, ids)
+        products = await self.db.run(get_products, ids)
         return [products[i] for i in ids if i in products]
 
     async def product(self, product_id: int) -> Product:
-        return await self.db.run(Store.get_product, product_id)
+        return await self.db.run(get_product, product_id)
 
     async def likes(self, user_id: int, limit: int = 20) -> tuple[list[Product], int]:
         """The user's newest liked products (deleted ones left out) and how many in all."""
-        ids = await self.db.run(Store.liked_product_ids, user_id, 10_000)
-        products = await self.db.run(Store.get_products, ids)
+        ids = await self.db.run(liked_product_ids, user_id, 10_000)
+        products = await self.db.run(get_products, ids)
         liked = [products[i] for i in ids if i in products and products[i].status != "deleted"]
         return liked[:limit], len(liked)
 
@@ -375,16 +391,16 @@ def _create_card(
 ) -> FeedCard:
     """On the DB thread: load the product, create the card row (with ``on_screen``, the
     message it goes into, if known), log the impression."""
-    product = store.get_product(pick.product_id)
+    product = get_product(store, pick.product_id)
     if pick.reason is ReasonKind.REQUESTED and not product.shareable:
         raise ProductUnavailable(product.id)
-    clip = store.get_clip(product.id)
+    clip = get_clip(store, product.id)
     # The card and its impression go together, so the event log always explains every card.
     with store.db.atomic():
         chat_id, message_id = on_screen if on_screen else (None, None)
-        card_id = store.create_card(user_id, pick, now, chat_id, message_id)
+        card_id = create_card(store, user_id, pick, now, chat_id, message_id)
         impression = Reaction(user_id, product.id, EventKind.IMPRESSION, at=now)
-        store.add_event(impression, card_id)
+        add_event(store, impression, card_id)
     return _feed_card(store, card_id, product, clip, pick, message_id)
 
 
@@ -400,7 +416,7 @@ def _feed_card(
     because = None
     if pick.because_product_id is not None:
         try:
-            because = store.get_product(pick.because_product_id).title
+            because = get_product(store, pick.because_product_id).title
         except ProductNotFound:
             because = None
     return FeedCard(card_id, product, clip, pick, because_title=because, message_id=message_id)
@@ -410,10 +426,10 @@ def _pending_card(
     store: Store, user_id: int, card_id: int, message: tuple[int, int]
 ) -> FeedCard | None:
     """On the DB thread: the whole of ``FeedService.pending_card``."""
-    answered = store.get_card(card_id)
+    answered = get_card(store, card_id)
     if answered is None or answered["user_id"] != user_id or answered["answered_at"] is None:
         return None
-    latest = store.latest_card(user_id)
+    latest = latest_card(store, user_id)
     if (
         latest is None
         or latest["id"] <= card_id
@@ -422,13 +438,11 @@ def _pending_card(
     ):
         return None
     try:
-        product = store.get_product(latest["product_id"])
+        product = get_product(store, latest["product_id"])
     except ProductNotFound:
         return None
-    clip = store.get_clip(product.id)
-    return _feed_card(
-        store, latest["id"], product, clip, store.card_pick(latest), latest["message_id"]
-    )
+    clip = get_clip(store, product.id)
+    return _feed_card(store, latest["id"], product, clip, card_pick(latest), latest["message_id"])
 
 
 def _answer_and_record(
@@ -440,22 +454,22 @@ def _answer_and_record(
     reaction would be lost and the button would then say "already noted").
     """
     with store.db.atomic():
-        card = store.get_card(card_id)
+        card = get_card(store, card_id)
         if card is None or card["user_id"] != user_id:
             raise StaleCard(card_id)
         if card["answered_at"] is not None:
             raise AlreadyAnswered(card_id)
-        latest = store.latest_card(user_id)
+        latest = latest_card(store, user_id)
         if latest is None or latest["id"] != card_id:
             raise StaleCard(card_id)
-        if not store.answer_card(card_id):
+        if not answer_card(store, card_id):
             raise AlreadyAnswered(card_id)
         dwell_ms = max(0, int((now - card["shown_at"]) * 1000))
         reaction = Reaction(user_id, card["product_id"], kind, dwell_ms, now)
-        store.add_event(reaction, card_id)
+        add_event(store, reaction, card_id)
     return reaction
 
 
 def _still_waiting(store: Store, user_id: int, card_id: int) -> bool:
-    latest = store.latest_card(user_id)
+    latest = latest_card(store, user_id)
     return latest is not None and latest["id"] == card_id and latest["answered_at"] is None

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from reelcart.domain import EventKind, Product, ProductNotFound, Reaction
 from reelcart.services.feed import FeedService
 from reelcart.services.signing import Signer
-from reelcart.storage.store import Store
+from reelcart.storage.events import add_shop_click
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class ShopLinks:
             return None
         if count:
             click = Reaction(link.user_id, product.id, EventKind.SHOP_CLICK, at=self.clock())
-            if await self.feed.db.run(Store.add_shop_click, click, CLICK_WINDOW_S):
+            if await self.feed.db.run(add_shop_click, click, CLICK_WINDOW_S):
                 await self.feed.ranking.run(_observe, click)
         return with_utm(product.shop_url, product.merchant_name, product.sku)
 

@@ -35,7 +35,26 @@ from reelcart.domain import (
 )
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
-from reelcart.storage import backoffice, insights, outbox
+from reelcart.storage import outbox
+from reelcart.storage.merchants import (
+    merchant_by_id,
+    merchant_of_owner,
+    merchant_of_user,
+    submit_application,
+)
+from reelcart.storage.moderation import moderation_counts, moderation_note
+from reelcart.storage.products import (
+    delete_product,
+    get_clip,
+    get_product,
+    get_products,
+    merchant_product,
+    merchant_products,
+    product_by_sku,
+    set_clip,
+    update_product,
+)
+from reelcart.storage.referrals import record_referral_click, referral_code
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -154,17 +173,17 @@ def attach_url_clips(store: Store, product_ids: Sequence[int]) -> int:
     an older link is. Returns how many clips were attached.
     """
     attached = 0
-    for product in store.get_products(list(product_ids)).values():
+    for product in get_products(store, list(product_ids)).values():
         if not product.video_url:
             continue
-        current = store.get_clip(product.id)
+        current = get_clip(store, product.id)
         if current is not None and (
             current.source == product.video_url
             or not current.source.startswith(("http://", "https://"))
         ):
             continue
         mime = "image/gif" if product.video_url.lower().endswith(".gif") else "video/mp4"
-        store.set_clip(Clip(product_id=product.id, source=product.video_url, mime_type=mime))
+        set_clip(store, Clip(product_id=product.id, source=product.video_url, mime_type=mime))
         attached += 1
     return attached
 
@@ -187,10 +206,10 @@ def require_merchant(store: Store, user_id: int) -> Merchant:
     Raises:
         ApplicationWaiting, ApplicationRejected, MerchantSuspended, NotAMerchant.
     """
-    merchant = store.merchant_of_user(user_id)
+    merchant = merchant_of_user(store, user_id)
     if merchant is not None:
         return merchant
-    mine = backoffice.merchant_of_owner(store, user_id)
+    mine = merchant_of_owner(store, user_id)
     if mine is None:
         raise NotAMerchant(user_id)
     if mine.state is MerchantState.APPLIED:
@@ -231,11 +250,11 @@ class MerchantService:
 
     async def owned(self, user_id: int) -> Merchant | None:
         """The shop this user runs or applied for, in whatever state."""
-        return await self.db.run(backoffice.merchant_of_owner, user_id)
+        return await self.db.run(merchant_of_owner, user_id)
 
     async def active(self, user_id: int) -> Merchant | None:
         """The user's approved, non-suspended shop, or None."""
-        return await self.db.run(Store.merchant_of_user, user_id)
+        return await self.db.run(merchant_of_user, user_id)
 
     async def require(self, user_id: int) -> Merchant:
         """The user's approved, non-suspended shop.
@@ -247,12 +266,10 @@ class MerchantService:
 
     async def apply(self, user_id: int, name: str, shop_url: str | None) -> Merchant:
         """Send an application. Raises AlreadyMerchant, NameTaken, InvalidInput."""
-        return await self.db.run(
-            backoffice.submit_application, user_id, parse_shop_name(name), shop_url
-        )
+        return await self.db.run(submit_application, user_id, parse_shop_name(name), shop_url)
 
     async def merchant(self, merchant_id: int) -> Merchant | None:
-        return await self.db.run(backoffice.merchant_by_id, merchant_id)
+        return await self.db.run(merchant_by_id, merchant_id)
 
     # -- products --------------------------------------------------------------------------
 
@@ -260,27 +277,27 @@ class MerchantService:
         """Page ``page`` (0-based, clamped) of the merchant's products."""
         page = max(0, page)
         products, total = await self.db.run(
-            backoffice.merchant_products, merchant_id, page * PAGE_SIZE, PAGE_SIZE
+            merchant_products, merchant_id, page * PAGE_SIZE, PAGE_SIZE
         )
         pages = max(1, -(-total // PAGE_SIZE))
         if page >= pages:  # the list shrank (deletions): show its last page
             page = pages - 1
             products, total = await self.db.run(
-                backoffice.merchant_products, merchant_id, page * PAGE_SIZE, PAGE_SIZE
+                merchant_products, merchant_id, page * PAGE_SIZE, PAGE_SIZE
             )
         return ProductPage(products, page, pages, total)
 
     async def product(self, merchant_id: int, product_id: int) -> Product:
         """One of the merchant's products. Raises ProductNotFound for anyone else's."""
-        return await self.db.run(backoffice.merchant_product, merchant_id, product_id)
+        return await self.db.run(merchant_product, merchant_id, product_id)
 
     async def moderation_note(self, product_id: int) -> str | None:
-        return await self.db.run(backoffice.moderation_note, product_id)
+        return await self.db.run(moderation_note, product_id)
 
     async def set_paused(self, merchant_id: int, product_id: int, paused: bool) -> Product:
         status = ProductStatus.PAUSED if paused else ProductStatus.ACTIVE
         product = await self.db.run(
-            backoffice.update_product, merchant_id, product_id, {"status": status.value}
+            update_product, merchant_id, product_id, {"status": status.value}
         )
         await self.refreshed([product])
         return product
@@ -290,37 +307,33 @@ class MerchantService:
         to moderation."""
         current = await self.product(merchant_id, product_id)
         minor = parse_price(text, current.price.currency)
-        product = await self.db.run(
-            backoffice.update_product, merchant_id, product_id, {"price_minor": minor}
-        )
+        product = await self.db.run(update_product, merchant_id, product_id, {"price_minor": minor})
         await self.ranked([product])
         return product
 
     async def set_stock(self, merchant_id: int, product_id: int, text: str) -> Product:
         """Raises InvalidInput, ProductNotFound."""
         stock = parse_stock(text)
-        product = await self.db.run(
-            backoffice.update_product, merchant_id, product_id, {"stock": stock}
-        )
+        product = await self.db.run(update_product, merchant_id, product_id, {"stock": stock})
         await self.ranked([product])
         return product
 
     async def delete(self, merchant_id: int, product_id: int) -> Product:
-        product = await self.db.run(backoffice.delete_product, merchant_id, product_id)
-        deleted = await self.db.run(Store.get_products, [product_id])
+        product = await self.db.run(delete_product, merchant_id, product_id)
+        deleted = await self.db.run(get_products, [product_id])
         await self.refreshed(list(deleted.values()))
         return product
 
     async def product_by_sku(self, merchant_id: int, sku: str) -> Product:
         """Raises ProductNotFound (also for another merchant's SKU)."""
-        return await self.db.run(backoffice.product_by_sku, merchant_id, parse_sku(sku))
+        return await self.db.run(product_by_sku, merchant_id, parse_sku(sku))
 
     async def attach_clip(self, merchant_id: int, sku: str, clip: Clip) -> Product:
         """Make ``clip`` the clip of the merchant's product ``sku``. Raises ProductNotFound,
         InvalidInput. An untrusted merchant's product goes back to moderation."""
         product = await self.product_by_sku(merchant_id, sku)
-        await self.db.run(Store.set_clip, replace(clip, product_id=product.id))
-        updated = await self.db.run(Store.get_product, product.id)
+        await self.db.run(set_clip, replace(clip, product_id=product.id))
+        updated = await self.db.run(get_product, product.id)
         await self.ranked([updated])
         if clip.duration:
             await self.ranking.run(
@@ -334,10 +347,10 @@ class MerchantService:
         return self.clips_dir / str(merchant_id) / f"{safe}{suffix}"
 
     async def moderation_summary(self, product_ids: Sequence[int]) -> dict[ModerationState, int]:
-        return await self.db.run(backoffice.moderation_counts, list(product_ids))
+        return await self.db.run(moderation_counts, list(product_ids))
 
     async def clip(self, product_id: int) -> Clip | None:
-        return await self.db.run(Store.get_clip, product_id)
+        return await self.db.run(get_clip, product_id)
 
     # -- restock alerts ----------------------------------------------------------------------
 
@@ -357,11 +370,11 @@ class MerchantService:
 
     async def referral_code(self, user_id: int) -> str:
         """The creator code this user's shared links carry."""
-        return await self.db.run(insights.referral_code, user_id)
+        return await self.db.run(referral_code, user_id)
 
     async def referral_click(self, code: str, visitor_id: int, product_id: int) -> bool:
         """Count a visit through a creator's link (not the creator's own)."""
-        counted = await self.db.run(insights.record_referral_click, code, visitor_id, product_id)
+        counted = await self.db.run(record_referral_click, code, visitor_id, product_id)
         if counted:
             log.info("referral click on product %s by user %s", product_id, visitor_id)
         return counted

@@ -36,6 +36,8 @@ from reelcart.services.feed import RankingThread
 from reelcart.services.invoices import InvoiceSigner
 from reelcart.services.pricing import STARS
 from reelcart.storage import orders as order_store
+from reelcart.storage.events import add_event
+from reelcart.storage.products import get_products
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -158,9 +160,7 @@ class PaymentService:
         if created:
             for reaction in reactions:
                 await self.ranking.run(HybridRecommender.observe, reaction)
-            products = await self.db.run(
-                Store.get_products, [line.product_id for line in order.lines]
-            )
+            products = await self.db.run(get_products, [line.product_id for line in order.lines])
             for product in products.values():
                 await self.ranking.run(HybridRecommender.update_product, product)
             log.info(
@@ -193,7 +193,7 @@ class PaymentService:
             if draft is None:
                 problem = "unverified"
             else:
-                products = store.get_products([item.product_id for item in draft.items])
+                products = get_products(store, [item.product_id for item in draft.items])
                 for item in draft.items:
                     product = products.get(item.product_id)
                     lines.append(
@@ -254,7 +254,7 @@ class PaymentService:
                     )
                 for line in lines:
                     reaction = Reaction(payment.user_id, line.product_id, EventKind.BUY, at=now)
-                    store.add_event(reaction)
+                    add_event(store, reaction)
                     reactions.append(reaction)
             order_store.mark_payment_processed(store, payment.charge_id)
             return order_id, True, reactions

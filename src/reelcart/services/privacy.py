@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from reelcart.ranking import HybridRecommender
 from reelcart.services.feed import RankingThread
-from reelcart.storage import insights
+from reelcart.storage.personal_data import erase_user_data, export_user_data, kept_orders
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class PrivacyService:
 
     async def export(self, user_id: int) -> bytes:
         """Everything reelcart holds about the user, as indented UTF-8 JSON."""
-        tables = await self.db.run(insights.export_user_data, user_id)
+        tables = await self.db.run(export_user_data, user_id)
         document = {
             "about": "Everything reelcart holds about you, table by table.",
             "user_id": user_id,
@@ -60,8 +60,8 @@ class PrivacyService:
         if self.anonymize_orders is not None:
             kept = await self.anonymize_orders(user_id)
         else:
-            kept = await self.db.run(insights.kept_orders, user_id)
-        erased = await self.db.run(insights.erase_user_data, user_id)
+            kept = await self.db.run(kept_orders, user_id)
+        erased = await self.db.run(erase_user_data, user_id)
         if self.forget_cached is not None:
             self.forget_cached(user_id)
         await self.ranking.run(HybridRecommender.forget, user_id)

@@ -34,8 +34,10 @@ from reelcart.services.outbox import Outbox
 from reelcart.services.privacy import PrivacyService
 from reelcart.services.signing import root_secret
 from reelcart.services.stats import StatsService
-from reelcart.storage.backoffice import approve_products
-from reelcart.storage.store import Store
+from reelcart.storage.events import iter_events
+from reelcart.storage.moderation import approve_products
+from reelcart.storage.products import all_products, get_clip, get_products, set_clip
+from reelcart.storage.users import all_users
 from reelcart.storage.worker import DatabaseWorker
 
 log = logging.getLogger(__name__)
@@ -73,13 +75,13 @@ class Shop:
         embedder = ProductEmbedder(encoder, db)
         index = embedder.sync_index(settings.index_path)
         recommender = HybridRecommender(index, discovery_rate=settings.discovery_rate, seed=seed)
-        products = db.call(Store.all_products)
+        products = db.call(all_products)
         recommender.load_products(products)
-        for user in db.call(Store.all_users):
+        for user in db.call(all_users):
             if user.interests:
                 recommender.set_interests(user.id, list(user.interests))
         # One pass over the log; the collaborative model is built once at its end.
-        replayed = recommender.replay(db.call(lambda store: list(store.iter_events())))
+        replayed = recommender.replay(db.call(lambda store: list(iter_events(store))))
         log.info(
             "shop open: %d products, %d vectors, %d events replayed",
             len(products),
@@ -150,7 +152,7 @@ class Shop:
         report = self.importer.import_path(path, merchant, progress)
         self.db.call(attach_url_clips, report.changed_ids)
         if self.db.call(approve_products, report.changed_ids, None):
-            changed = self.db.call(Store.get_products, report.changed_ids)
+            changed = self.db.call(get_products, report.changed_ids)
             self.refresh_products(list(changed.values()))
         return report
 
@@ -192,7 +194,7 @@ class Shop:
 
     def attach_clip(self, clip: Clip) -> None:
         """Attach a clip to a product (blocking)."""
-        self.db.call(Store.set_clip, clip)
+        self.db.call(set_clip, clip)
 
     def product_count(self) -> int:
         return len(self.ranking.recommender.index)
@@ -200,14 +202,14 @@ class Shop:
     # -- helpers for the handlers ------------------------------------------------------
 
     async def clip(self, product_id: int) -> Clip | None:
-        return await self.db.run(Store.get_clip, product_id)
+        return await self.db.run(get_clip, product_id)
 
     async def placeholder_image(self, product: Product) -> bytes:
         """A plain PNG card for a product that has no clip yet."""
         return await asyncio.to_thread(_placeholder_png, product.title)
 
     async def products(self, ids: Sequence[int]) -> dict[int, Product]:
-        return await self.db.run(Store.get_products, list(ids))
+        return await self.db.run(get_products, list(ids))
 
 
 def _placeholder_png(title: str) -> bytes:

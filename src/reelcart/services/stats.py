@@ -1,6 +1,6 @@
 """Statistics for merchants (/stats) and admins (the panel), and their trend chart.
 
-Numbers come from the database thread (``catalog.insights``); the chart is drawn with
+Numbers come from the database thread (``storage.stats``); the chart is drawn with
 matplotlib's Agg backend on a worker thread (a ``Figure`` of its own, never pyplot's global
 state), so neither ever runs on the event loop.
 """
@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from reelcart.domain import StatsReport
 from reelcart.services.merchants import InvalidInput
-from reelcart.storage import insights
-from reelcart.storage.insights import DAY
+from reelcart.storage.stats import DAY, collect_stats
 from reelcart.storage.store import Store
 from reelcart.storage.worker import DatabaseWorker
 
@@ -64,7 +63,7 @@ class StatsService:
             since = min(first or now, now - DAY)
         else:
             since = now - int(period) * DAY
-        return await self.db.run(insights.collect_stats, merchant_id, since, now)
+        return await self.db.run(collect_stats, merchant_id, since, now)
 
     async def chart(self, report: StatsReport, labels: ChartLabels) -> bytes:
         """The trend as a PNG (drawn on a worker thread)."""

@@ -1,6 +1,6 @@
 """Opening the SQLite file and migrating it.
 
-Migrations (``catalog.migrations``) each run once, in name order, in a transaction, and are
+Migrations (``migrations``) each run once, in name order, in a transaction, and are
 recorded in ``_migrations``. Opening a database always brings it to the newest schema, so a
 fresh file and an old one end up alike.
 """
@@ -25,7 +25,7 @@ def open_database(path: Path | str | None) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database; ``None`` means in memory.
 
     The connection is made for the calling thread; reelcart keeps all database work on one
-    dedicated thread (see ``catalog.worker``), so it never needs to cross threads.
+    dedicated thread (see ``worker``), so it never needs to cross threads.
     """
     if path is None:
         db = sqlite_utils.Database(memory=True)

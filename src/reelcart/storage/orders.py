@@ -1,8 +1,7 @@
 """Reading and writing orders, drafts, baskets, shipping rates, the payment inbox and clips.
 
-Plain blocking SQLite, like ``catalog.store``: every function takes the ``Store`` first so
-async code runs it on the database thread with ``DatabaseWorker.run(fn, ...)``. The schema
-is in ``catalog.schema_commerce``.
+Every function takes the ``Store`` first and runs on the database thread. The schema is in
+``schema_orders``.
 """
 
 from __future__ import annotations
@@ -25,14 +24,7 @@ from reelcart.domain import (
     ShippingRate,
     SocialClip,
 )
-from reelcart.storage.store import Store
-
-
-def _rows(store: Store, sql: str, params: Sequence[object] = ()) -> list[dict]:
-    cursor = store.db.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-
+from reelcart.storage.store import Store, rows
 
 # -- drafts ----------------------------------------------------------------------------
 
@@ -67,10 +59,10 @@ def create_draft(
 
 def get_draft(store: Store, draft_id: int) -> Draft | None:
     """The draft, or None."""
-    rows = _rows(store, "SELECT * FROM order_drafts WHERE id = ?", [draft_id])
-    if not rows:
+    found = rows(store, "SELECT * FROM order_drafts WHERE id = ?", [draft_id])
+    if not found:
         return None
-    row = rows[0]
+    row = found[0]
     items = tuple(DraftItem(int(p), int(q), int(u)) for p, q, u in json.loads(row["items"]))
     return Draft(
         id=row["id"],
@@ -103,9 +95,9 @@ def shipping_rates(store: Store, merchant_id: int, currency: str) -> list[Shippi
         "WHERE merchant_id IS ? AND currency = ? ORDER BY position, id"
     )
     for owner in (merchant_id, None):
-        rows = store.db.execute(sql, [owner, currency]).fetchall()
-        if rows:
-            return [ShippingRate(str(o), str(t), int(a)) for o, t, a in rows]
+        found = store.db.execute(sql, [owner, currency]).fetchall()
+        if found:
+            return [ShippingRate(str(o), str(t), int(a)) for o, t, a in found]
     return []
 
 
@@ -131,11 +123,11 @@ def set_shipping_rates(
 
 def basket(store: Store, user_id: int) -> list[tuple[int, int]]:
     """(product id, quantity) in the order they were added."""
-    rows = store.db.execute(
+    found = store.db.execute(
         "SELECT product_id, quantity FROM baskets WHERE user_id = ? ORDER BY added_at, product_id",
         [user_id],
     ).fetchall()
-    return [(int(p), int(q)) for p, q in rows]
+    return [(int(p), int(q)) for p, q in found]
 
 
 def set_basket_quantity(store: Store, user_id: int, product_id: int, quantity: int) -> None:
@@ -196,12 +188,12 @@ def mark_payment_processed(store: Store, charge_id: str) -> None:
 
 def unprocessed_payments(store: Store, older_than: float) -> list[str]:
     """Raw JSON of journaled payments with no order yet, received before ``older_than``."""
-    rows = store.db.execute(
+    found = store.db.execute(
         "SELECT raw FROM payment_inbox WHERE processed_at IS NULL AND received_at <= ? "
         "ORDER BY received_at",
         [older_than],
     ).fetchall()
-    return [str(row[0]) for row in rows]
+    return [str(row[0]) for row in found]
 
 
 # -- orders ----------------------------------------------------------------------------
@@ -273,7 +265,7 @@ def _order(store: Store, row: dict) -> Order:
             quantity=line["quantity"],
             unit_price=Money(line["unit_minor"], line["currency"]),
         )
-        for line in _rows(
+        for line in rows(
             store,
             "SELECT * FROM order_lines WHERE order_id = ? ORDER BY rowid",
             [row["id"]],
@@ -311,47 +303,47 @@ def _order(store: Store, row: dict) -> Order:
 
 def get_order(store: Store, order_id: int) -> Order | None:
     """An order with its lines, or None."""
-    rows = _rows(store, _ORDER_SELECT + " WHERE o.id = ?", [order_id])
-    return _order(store, rows[0]) if rows else None
+    found = rows(store, _ORDER_SELECT + " WHERE o.id = ?", [order_id])
+    return _order(store, found[0]) if found else None
 
 
 def orders_of_user(store: Store, user_id: int, limit: int = 10) -> list[Order]:
     """A shopper's newest orders."""
-    rows = _rows(
+    found = rows(
         store, _ORDER_SELECT + " WHERE o.user_id = ? ORDER BY o.id DESC LIMIT ?", [user_id, limit]
     )
-    return [_order(store, row) for row in rows]
+    return [_order(store, row) for row in found]
 
 
 def orders_of_merchant(store: Store, merchant_id: int, limit: int = 10) -> list[Order]:
     """A merchant's newest orders."""
-    rows = _rows(
+    found = rows(
         store,
         _ORDER_SELECT + " WHERE o.merchant_id = ? ORDER BY o.id DESC LIMIT ?",
         [merchant_id, limit],
     )
-    return [_order(store, row) for row in rows]
+    return [_order(store, row) for row in found]
 
 
 def refundable_star_orders(store: Store, limit: int = 20) -> list[Order]:
     """Stars orders that still hold the shopper's money, newest first."""
-    rows = _rows(
+    found = rows(
         store,
         _ORDER_SELECT + " WHERE o.currency = 'XTR' AND o.status != ? ORDER BY o.id DESC LIMIT ?",
         [OrderStatus.REFUNDED.value, limit],
     )
-    return [_order(store, row) for row in rows]
+    return [_order(store, row) for row in found]
 
 
 def undelivered_orders(store: Store, older_than: float) -> list[Order]:
     """Orders whose receipt, merchant notice or automatic refund is still outstanding."""
-    rows = _rows(
+    found = rows(
         store,
         _ORDER_SELECT + " WHERE (o.receipt_sent_at IS NULL OR o.merchant_notified_at IS NULL "
         "OR o.status = ?) AND o.created_at <= ? ORDER BY o.id",
         [OrderStatus.REFUND_PENDING.value, older_than],
     )
-    return [_order(store, row) for row in rows]
+    return [_order(store, row) for row in found]
 
 
 def set_order_status(store: Store, order_id: int, status: OrderStatus, **fields: object) -> None:
@@ -436,13 +428,13 @@ def save_social_clip(store: Store, clip: SocialClip) -> None:
 
 def shared_social_clips(store: Store) -> list[SocialClip]:
     """Clips whose shopper agreed to share them, oldest first."""
-    rows = store.db.execute(
+    found = store.db.execute(
         "SELECT c.order_id, c.product_id, c.buyer_id, c.file_id, c.duration, c.width, c.height "
         "FROM social_clips c JOIN orders o ON o.id = c.order_id "
         "WHERE o.clip_consent = 1 AND o.status != ? ORDER BY c.created_at, c.id",
         [OrderStatus.REFUNDED.value],
     ).fetchall()
-    return [SocialClip(*row) for row in rows]
+    return [SocialClip(*row) for row in found]
 
 
 # -- privacy -----------------------------------------------------------------------------

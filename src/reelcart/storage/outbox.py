@@ -21,8 +21,10 @@ from reelcart.domain import (
     ProductNotFound,
     RestockAlert,
 )
-from reelcart.storage.backoffice import record_audit, rows, scalar, set_blocked
-from reelcart.storage.store import Store
+from reelcart.storage.audit import record_audit
+from reelcart.storage.products import get_product
+from reelcart.storage.store import Store, rows, scalar
+from reelcart.storage.users import set_blocked
 
 # Who may receive a message from reelcart: known users not banned, not blocking the bot.
 _REACHABLE = (
@@ -215,7 +217,7 @@ def plan_restock_alerts(store: Store, limit: int = 50) -> int:
     with store.db.atomic():
         for product_id, restock_id in latest.items():
             try:
-                product = store.get_product(product_id)
+                product = get_product(store, product_id)
             except ProductNotFound:
                 product = None
             if product is not None and product.available:
@@ -260,7 +262,7 @@ def claim_restock_alerts(store: Store, limit: int) -> list[RestockAlert]:
                 [now, row["restock_id"], row["user_id"]],
             )
             try:
-                product = store.get_product(row["product_id"])
+                product = get_product(store, row["product_id"])
             except ProductNotFound:
                 store.db.execute(
                     "UPDATE restock_alerts SET state = 'skipped' WHERE restock_id = ? "

@@ -13,7 +13,7 @@ Migrations here are named ``m1xx_*``.
   ``merchant_id`` are the defaults per currency; a merchant's own rows for a currency
   replace the defaults for that currency.
 - ``social_clips``: a clip a merchant filmed while preparing an order.
-- ``orders.receipt_state``: where the shopper's receipt stands (``catalog.messaging``'s
+- ``orders.receipt_state``: where the shopper's receipt stands (the domain's
   ``Delivery``: ``pending -> sending -> sent | blocked | failed | unknown``), written just
   before and just after the send; ``receipt_sent_at`` is when it reached a final state.
 """
