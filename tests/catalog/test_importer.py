@@ -12,9 +12,9 @@ import pytest
 from reelcart.catalog import importer as importer_module
 from reelcart.catalog.formats import parse_catalog
 from reelcart.catalog.importer import CatalogImporter
-from reelcart.catalog.rows import CatalogRow
 from reelcart.catalog.safe_csv import safe_csv_cell
 from reelcart.domain import CatalogFileError, Language, Money, Product
+from reelcart.domain.catalog import CatalogRow
 from reelcart.i18n.catalog_report import failed_rows_csv
 from reelcart.storage.products import all_products, upsert_rows
 from reelcart.storage.store import Store

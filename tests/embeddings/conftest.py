@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelcart.catalog.rows import CatalogRow
 from reelcart.domain import Money, Product, ProductKind
+from reelcart.domain.catalog import CatalogRow
 from reelcart.embeddings.encoder import HashingEncoder
 from reelcart.storage.merchants import merchant_by_name
 from reelcart.storage.products import all_products, upsert_rows

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelcart.catalog.rows import CatalogRow, RowOutcome
 from reelcart.domain import (
     Clip,
     EventKind,
@@ -20,6 +19,7 @@ from reelcart.domain import (
     Reaction,
     ReasonKind,
 )
+from reelcart.domain.catalog import CatalogRow, RowOutcome
 from reelcart.storage.database import migrate, open_database
 from reelcart.storage.events import add_event, answer_card, create_card, liked_product_ids
 from reelcart.storage.merchants import merchant_by_name

@@ -11,9 +11,9 @@ From the bytes of a file down to the stored products, each module one step:
 - ``cells``: one cell read and checked (SKU, text, price, stock, hashtags, links) and the
   limits on each;
 - ``validation``: one product's cells into a ``CatalogRow`` or its errors, SKUs unique
-  across the file; the result of a file, ``ParsedCatalog``;
-- ``rows``: ``CatalogRow``, ``RowError`` and ``RowOutcome``, what storage and the reports
-  take;
+  across the file; the result of a file, ``ParsedCatalog`` (``CatalogRow``, ``RowError``
+  and ``RowOutcome`` are domain types, in ``reelcart.domain.catalog``, since storage takes
+  them too);
 - ``problems``: why a file or a row is refused, as message keys and parameters (the texts
   are in ``reelcart.i18n``);
 - ``importer``: ``CatalogImporter``, storing a file's rows in one transaction with progress

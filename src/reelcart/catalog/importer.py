@@ -19,8 +19,8 @@ from pathlib import Path
 from reelcart.catalog.decoding import MAX_FILE_BYTES, too_large
 from reelcart.catalog.formats import parse_catalog
 from reelcart.catalog.problems import file_error
-from reelcart.catalog.rows import CatalogRow, RowError, RowOutcome
 from reelcart.domain import CatalogFileError, Merchant, Product
+from reelcart.domain.catalog import CatalogRow, RowError, RowOutcome
 from reelcart.storage.merchants import merchant_by_name
 from reelcart.storage.products import get_products, product_ids_by_sku, upsert_rows
 from reelcart.storage.store import Store

@@ -9,8 +9,8 @@ parameters, and the English one is kept on the error too, for ``str()`` and the 
 
 from __future__ import annotations
 
-from reelcart.catalog.rows import RowError
 from reelcart.domain import CatalogFileError, Language
+from reelcart.domain.catalog import RowError
 from reelcart.i18n import t
 
 FILE_ERROR_PREFIX = "error.catalog_file."

@@ -57,8 +57,8 @@ from reelcart.catalog.cells import (
 )
 from reelcart.catalog.columns import FIELDS
 from reelcart.catalog.problems import InvalidCell, file_error, row_error
-from reelcart.catalog.rows import CatalogRow, RowError
 from reelcart.domain import CURRENCY_EXPONENTS, Money, ProductKind
+from reelcart.domain.catalog import CatalogRow, RowError
 
 DEFAULT_CURRENCY = "EUR"
 

@@ -13,6 +13,8 @@ FAISS, and this package imports nothing else of reelcart. One module per concern
 - ``stats``: ``StatsReport`` and the metrics in it;
 - ``backoffice``: what the admin panel lists (applications, merchants, the moderation
   queue, users, the audit log);
+- ``catalog``: a catalog row once parsed and checked (``CatalogRow``), the problems found
+  on the way (``RowError``) and what storing it did (``RowOutcome``);
 - ``errors``: ``ReelcartError`` (a ``message_key`` and its ``params``) and every domain
   error.
 
@@ -29,6 +31,7 @@ from reelcart.domain.backoffice import (
     ModerationItem,
     UserSummary,
 )
+from reelcart.domain.catalog import CatalogRow, RowError, RowOutcome
 from reelcart.domain.errors import (
     AlreadyAnswered,
     AlreadyMerchant,
@@ -113,6 +116,7 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "CatalogFileError",
+    "CatalogRow",
     "Clip",
     "CreatorMetrics",
     "CurrencyNotSupported",
@@ -155,6 +159,8 @@ __all__ = [
     "ReasonKind",
     "ReelcartError",
     "RestockAlert",
+    "RowError",
+    "RowOutcome",
     "ShippingAddress",
     "ShippingRate",
     "ShopCounts",

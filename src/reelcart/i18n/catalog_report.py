@@ -12,9 +12,9 @@ import io
 from collections.abc import Sequence
 
 from reelcart.catalog.importer import ImportReport
-from reelcart.catalog.rows import RowError
 from reelcart.catalog.safe_csv import safe_csv_cell
 from reelcart.domain import CatalogFileError, Language
+from reelcart.domain.catalog import RowError
 from reelcart.i18n import t
 
 

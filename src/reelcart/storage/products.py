@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 
-from reelcart.catalog.rows import CatalogRow, RowOutcome
 from reelcart.domain import (
     Clip,
     ModerationState,
@@ -19,6 +18,7 @@ from reelcart.domain import (
     ProductNotFound,
     ProductStatus,
 )
+from reelcart.domain.catalog import CatalogRow, RowOutcome
 from reelcart.storage.store import Store, rows, scalar
 
 _PRODUCT_SELECT = (

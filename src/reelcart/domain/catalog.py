@@ -1,4 +1,5 @@
-"""A catalog row once it has been parsed and checked, and the problems found on the way."""
+"""A catalog row once it has been parsed and checked, and the problems found on the way
+(what the catalog files give the storage, in the shop's own words)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from reelcart.domain import Money, ProductKind
+from reelcart.domain.products import Money, ProductKind
 
 
 @dataclass(frozen=True)
