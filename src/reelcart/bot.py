@@ -17,28 +17,24 @@ import signal
 import time
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
-from reelcart import handlers, web
+from reelcart import web
 from reelcart.config import ConfigError, Settings
-from reelcart.domain import Language
-from reelcart.handlers.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
-from reelcart.handlers.messenger import TelegramMessenger
-from reelcart.handlers.payment_journal import PaymentJournalRequest, journal_update
-from reelcart.handlers.transport import AiohttpRequest
-from reelcart.i18n import t
+from reelcart.handlers import register_all
+from reelcart.handlers.admin import show_admin_menus
+from reelcart.handlers.kit.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
+from reelcart.handlers.kit.menus import set_everyone_menu
+from reelcart.handlers.kit.messenger import TelegramMessenger
+from reelcart.handlers.telegram_api.payment_journal import PaymentJournalRequest, journal_update
+from reelcart.handlers.telegram_api.transport import AiohttpRequest
 from reelcart.services.fulfilment import Crash, never_crash
 from reelcart.services.opening import open_shop
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
-
-COMMANDS = (
-    "feed", "search", "likes", "orders", "basket", "lang", "start", "help", "merchant",
-    "mydata", "forget",
-)  # fmt: skip
 
 
 class MissingToken(ConfigError):
@@ -92,20 +88,15 @@ def build_application(settings: Settings) -> ReelcartApplication:
         .build()
     )
     journal.bind(application)
-    handlers.register_all(application)
+    register_all(application)
     return application
 
 
 async def set_commands(application: ReelcartApplication) -> None:
     """The command menu in English (default) and French; admins' chats also get /admin
     (approved merchants get theirs when they are approved)."""
-    bot = application.bot
-    scope = BotCommandScopeAllPrivateChats()
-    for language in Language:
-        commands = [BotCommand(name, t(language, f"cmd.{name}")) for name in COMMANDS]
-        code = None if language is Language.EN else language.value
-        await bot.set_my_commands(commands, scope=scope, language_code=code)
-    await handlers.admin.show_admin_menus(application)
+    await set_everyone_menu(application.bot)
+    await show_admin_menus(application)
 
 
 def webhook_sink(application: ReelcartApplication, stopping: asyncio.Event) -> web.UpdateSink:

@@ -20,7 +20,7 @@ from reelcart.bot import build_application
 from reelcart.config import Settings
 from reelcart.domain import Clip
 from reelcart.embeddings.encoder import HashingEncoder
-from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.kit.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop

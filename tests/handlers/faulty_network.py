@@ -29,7 +29,7 @@ from aiohttp import web
 
 from reelcart.bot import build_application
 from reelcart.config import Settings
-from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.kit.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.services.shop import Shop
 from tests.handlers.conftest import _pump, open_test_shop

@@ -23,9 +23,9 @@ from telegram.error import (
 )
 
 from reelcart.handlers import render
-from reelcart.handlers.context import ReelcartBot
-from reelcart.handlers.messenger import TelegramMessenger, markup_of, outcome_of
-from reelcart.handlers.transport import AiohttpRequest
+from reelcart.handlers.kit.context import ReelcartBot
+from reelcart.handlers.kit.messenger import TelegramMessenger, markup_of, outcome_of
+from reelcart.handlers.telegram_api.transport import AiohttpRequest
 from reelcart.sandbox import FaultKind, FaultPlan, SandboxServer, SimulatedUser
 from reelcart.services.messenger import Button, Media, MediaKind, Outcome, Status
 from reelcart.services.restock import open_product_data

@@ -5,7 +5,7 @@ tested once, at the adapter: ``test_messenger.py``.)"""
 from __future__ import annotations
 
 from reelcart.domain import EventKind, Reaction
-from reelcart.handlers.context import ReelcartContext
+from reelcart.handlers.kit.context import ReelcartContext
 from reelcart.handlers.merchant import deliver_restock_alerts
 from reelcart.sandbox.limits import FloodControl
 from reelcart.storage.events import add_event

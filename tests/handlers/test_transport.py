@@ -12,7 +12,7 @@ from aiohttp import web
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from reelcart.handlers.transport import AiohttpRequest
+from reelcart.handlers.telegram_api.transport import AiohttpRequest
 
 TOKEN = "123:abc"
 

@@ -18,7 +18,7 @@ import pytest_asyncio
 from reelcart.bot import build_application, set_commands
 from reelcart.config import Settings
 from reelcart.domain import EventKind
-from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.kit.context import ReelcartApplication
 from reelcart.sandbox import SandboxServer, SimulatedUser
 from reelcart.sandbox.views import BotMessage
 from reelcart.services.shop import Shop

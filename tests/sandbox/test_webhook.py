@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from reelcart import web as reelcart_web
 from reelcart.bot import build_application, webhook_sink
 from reelcart.config import Settings
-from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.kit.context import ReelcartApplication
 from reelcart.launch import free_port
 from reelcart.sandbox import SandboxServer, SimulatedUser
 

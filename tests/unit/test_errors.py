@@ -11,7 +11,7 @@ from reelcart.domain import (
     PriceChanged,
     ReelcartError,
 )
-from reelcart.handlers.errors import error_text
+from reelcart.handlers.kit.errors import error_text
 from reelcart.services.merchants import InvalidInput
 
 

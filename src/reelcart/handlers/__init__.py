@@ -11,7 +11,6 @@ from reelcart.handlers import (
     admin_refunds,
     commerce,
     discover,
-    errors,
     feed,
     help,
     inline,
@@ -20,7 +19,8 @@ from reelcart.handlers import (
     privacy,
     start,
 )
-from reelcart.handlers.context import ReelcartApplication
+from reelcart.handlers.kit import errors
+from reelcart.handlers.kit.context import ReelcartApplication
 
 
 def register_all(application: ReelcartApplication) -> None:

@@ -60,25 +60,22 @@ from reelcart.domain import (
     User,
     UserSummary,
 )
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.handlers.errors import error_text
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.errors import error_text
+from reelcart.handlers.kit.menus import menu_extras, set_chat_menu
+from reelcart.handlers.kit.messenger import outbox
+from reelcart.handlers.kit.prompts import Prompt, ask, take_prompt
+from reelcart.handlers.kit.status import StatusMessage
 from reelcart.handlers.merchant import (
     REASONS,
-    Prompt,
-    StatusMessage,
     application_buttons,
     application_text,
-    ask,
     chart_labels,
-    menu_extras,
     metrics_lines,
     period_label,
     reason_text,
     send_preview,
-    set_chat_menu,
-    take_prompt,
 )
-from reelcart.handlers.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services.admin import (
     DISCOVERY_CHOICES,

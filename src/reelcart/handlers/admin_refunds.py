@@ -20,8 +20,8 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from reelcart.domain import Language, Order, OrderNotFound, OrderStatus
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.handlers.messenger import outbox
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services import receipts
 from reelcart.services.messenger import Status

@@ -47,9 +47,9 @@ from reelcart.domain import (
     ReelcartError,
     User,
 )
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.handlers.errors import error_text
-from reelcart.handlers.messenger import outbox
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.errors import error_text
+from reelcart.handlers.kit.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services import notices
 from reelcart.services.orders import (

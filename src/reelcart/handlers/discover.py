@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler
 
 from reelcart.handlers import render
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 

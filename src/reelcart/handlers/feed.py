@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import functools
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,7 +23,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
-from telegram.warnings import PTBDeprecationWarning
 
 from reelcart.domain import (
     AlreadyAnswered,
@@ -38,15 +35,16 @@ from reelcart.domain import (
     StaleCard,
 )
 from reelcart.handlers import commerce, render
-from reelcart.handlers.context import (
+from reelcart.handlers.kit.context import (
     ReelcartApplication,
     ReelcartContext,
     answer_query,
     is_not_modified,
     is_transient,
+    retry_after_seconds,
     shopper,
 )
-from reelcart.handlers.errors import error_text
+from reelcart.handlers.kit.errors import error_text
 from reelcart.i18n import t
 from reelcart.services.feed import SWIPES
 
@@ -402,7 +400,7 @@ async def _retrying(
                 raise
             wait = pause
             if isinstance(exc, RetryAfter):
-                wait = _retry_after_seconds(exc)
+                wait = retry_after_seconds(exc)
                 if wait > MAX_RETRY_AFTER:
                     raise
             else:
@@ -410,14 +408,6 @@ async def _retrying(
             log.info("Bot API fault (try %d of %d): %s", attempt, EDIT_ATTEMPTS, exc)
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    # python-telegram-bot 22 is moving retry_after from int to timedelta and warns on read.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
 
 
 async def _media_source(

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import t
 
 

@@ -25,7 +25,7 @@ from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 
 from reelcart.domain import EventKind, Language, Product, ProductNotFound
 from reelcart.handlers import render
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext
 from reelcart.i18n import format_price, t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 

@@ -9,7 +9,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language
-from reelcart.handlers.context import (
+from reelcart.handlers.kit.context import (
     ReelcartApplication,
     ReelcartContext,
     answer_query,

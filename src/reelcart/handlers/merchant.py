@@ -7,8 +7,8 @@ Callback data (Telegram allows 64 bytes), all starting ``mer:``:
 ``mer:st:<period>`` / ``mer:sp:<period>`` the /stats chart and its per-product list.
 Every product id in a button is checked against the pressing merchant's own catalog.
 
-Typed answers (a shop name, a price, ...) are awaited through a *prompt* kept in
-``context.user_data`` for a few minutes; any command drops it.
+Typed answers (a shop name, a price, ...) are awaited through ``kit.prompts``; any command
+drops the open question.
 """
 
 from __future__ import annotations
@@ -18,16 +18,10 @@ import html
 import logging
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -36,7 +30,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -69,10 +63,12 @@ from reelcart.domain import (
     User,
 )
 from reelcart.handlers import render
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
-from reelcart.handlers.errors import error_text
-from reelcart.handlers.messenger import outbox
-from reelcart.i18n import CATALOGS, format_price, t
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.errors import error_text
+from reelcart.handlers.kit.messenger import outbox
+from reelcart.handlers.kit.prompts import Prompt, ask, cancel_command, drop_prompt, take_prompt
+from reelcart.handlers.kit.status import StatusMessage
+from reelcart.i18n import format_price, t
 from reelcart.i18n.catalog_report import (
     failed_rows_csv,
     file_reason,
@@ -91,10 +87,6 @@ from reelcart.services.stats import DEFAULT_PERIOD, PERIODS, ChartLabels, parse_
 
 log = logging.getLogger(__name__)
 
-PROMPT_KEY = "reelcart.prompt"
-PROMPT_TTL = 15 * 60
-#: Merchant commands, added to an approved merchant's own command menu.
-MERCHANT_COMMANDS = ("upload", "products", "sales", "stats")
 _DATA = re.compile(
     r"^mer:(pl|p|pause|resume|price|stock|view|del|delok|st|sp|noop|pv)"
     r"(?::([0-9a-z]{1,18}))?(?::([0-9]{1,6}))?$"
@@ -103,147 +95,6 @@ _CSV_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 RESTOCK_EVERY = 5.0
 #: Preset reasons to reject a product; stored as ``#<code>``, shown in the reader's language.
 REASONS = ("prohibited", "misleading", "clip", "price", "quality")
-
-
-# -- prompts: waiting for a typed answer ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """What the bot asked a person to type next."""
-
-    owner: str
-    kind: str
-    target: int = 0
-    data: str = ""
-    at: float = field(default_factory=time.monotonic)
-
-
-def ask(context: ReelcartContext, prompt: Prompt) -> None:
-    """Wait for ``prompt``'s answer (replacing any other question)."""
-    if context.user_data is not None:
-        context.user_data[PROMPT_KEY] = prompt
-
-
-def take_prompt(context: ReelcartContext, owner: str) -> Prompt | None:
-    """The open question of ``owner``'s, removed; None if there is none or it expired."""
-    data = context.user_data
-    if data is None:
-        return None
-    prompt = data.get(PROMPT_KEY)
-    if not isinstance(prompt, Prompt) or prompt.owner != owner:
-        return None
-    del data[PROMPT_KEY]
-    if time.monotonic() - prompt.at > PROMPT_TTL:
-        return None
-    return prompt
-
-
-async def drop_prompt(update: Update, context: ReelcartContext) -> None:
-    """Any command abandons the open question (the command itself then runs)."""
-    if context.user_data is not None:
-        context.user_data.pop(PROMPT_KEY, None)
-
-
-async def cancel_command(update: Update, context: ReelcartContext) -> None:
-    """/cancel: say the open question was dropped (``drop_prompt`` already dropped it)."""
-    user = await shopper(update, context)
-    assert update.message is not None
-    await update.message.reply_text(t(user.language, "prompt.cancelled"))
-
-
-# -- a message edited as work goes on ------------------------------------------------------
-
-
-class StatusMessage:
-    """One message edited as work progresses: at most one edit per ``interval`` seconds, the
-    latest state always shown in the end (a throttled update is applied once the interval
-    has passed), never an edit to the same text, and nothing after the final state."""
-
-    def __init__(
-        self, bot: Bot, chat_id: int, message_id: int, text: str = "", interval: float = 1.0
-    ) -> None:
-        self.bot = bot
-        self.chat_id = chat_id
-        self.message_id = message_id
-        self.interval = interval
-        self._shown: tuple[str, InlineKeyboardMarkup | None] = (text, None)
-        self._wanted: tuple[str, InlineKeyboardMarkup | None] = self._shown
-        self._last = 0.0
-        self._finished = False
-        self._flush: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-
-    @classmethod
-    def of(cls, message: Message, interval: float = 1.0) -> StatusMessage:
-        """Edit ``message`` (just sent, with its text as it is)."""
-        return cls(
-            message.get_bot(),
-            message.chat.id,
-            message.message_id,
-            message.text_html or "",
-            interval,
-        )
-
-    async def show(
-        self, text: str, *, final: bool = False, markup: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """Show ``text`` now, or as soon as the interval allows; ``final`` always goes."""
-        async with self._lock:
-            if self._finished:
-                return
-            self._wanted = (text, markup)
-            if final:
-                self._finished = True
-                if self._flush is not None:
-                    self._flush.cancel()
-                    self._flush = None
-                await self._apply(final=True)
-                return
-            wait = self._last + self.interval - time.monotonic()
-            if wait > 0:
-                if self._flush is None:
-                    self._flush = asyncio.create_task(self._later(wait))
-                return
-            await self._apply(final=False)
-
-    async def _later(self, wait: float) -> None:
-        await asyncio.sleep(wait)
-        async with self._lock:
-            self._flush = None
-            if not self._finished:
-                await self._apply(final=False)
-
-    async def _apply(self, final: bool) -> None:
-        text, markup = self._wanted
-        if (text, markup) == self._shown:
-            return
-        try:
-            await self._edit(text, markup)
-        except RetryAfter as exc:
-            if not final:
-                return
-            await asyncio.sleep(_seconds(exc.retry_after))
-            await self._edit(text, markup)
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                log.info("could not edit status message: %s", exc)
-                return
-        self._shown, self._last = (text, markup), time.monotonic()
-
-    async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        await self.bot.edit_message_text(
-            text,
-            chat_id=self.chat_id,
-            message_id=self.message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-        )
-
-
-def _seconds(value: object) -> float:
-    seconds = getattr(value, "total_seconds", None)
-    return float(seconds()) if callable(seconds) else float(str(value))
 
 
 # -- who may use the merchant commands -----------------------------------------------------
@@ -262,38 +113,6 @@ async def merchant_or_refuse(
         elif update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, text)
         return None
-
-
-async def set_chat_menu(bot: Bot, chat_id: int, extras: Sequence[str]) -> None:
-    """Give one chat everyone's command menu plus ``extras`` (merchant or admin commands);
-    with no extras the chat gets everyone's menu back."""
-    scope = BotCommandScopeChat(chat_id)
-    for language in Language:
-        code = None if language is Language.EN else language.value
-        try:
-            if not extras:
-                await bot.delete_my_commands(scope=scope, language_code=code)
-                continue
-            base = list(
-                await bot.get_my_commands(
-                    scope=BotCommandScopeAllPrivateChats(), language_code=code
-                )
-            )
-            names = {command.command for command in base}
-            texts = CATALOGS[language]
-            base += [
-                BotCommand(name, texts[f"cmd.{name}"])
-                for name in extras
-                if name not in names and f"cmd.{name}" in texts
-            ]
-            await bot.set_my_commands(base, scope=scope, language_code=code)
-        except TelegramError as exc:
-            log.info("could not set the command menu of chat %s: %s", chat_id, exc)
-
-
-def menu_extras(merchant: bool, admin: bool) -> list[str]:
-    """The commands a chat gets beyond everyone's: merchant ones, then /admin."""
-    return [*(MERCHANT_COMMANDS if merchant else ()), *(("admin",) if admin else ())]
 
 
 # -- /merchant -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language
-from reelcart.handlers.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.i18n import CATALOGS, t
 
 log = logging.getLogger(__name__)

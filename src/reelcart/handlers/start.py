@@ -16,21 +16,16 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from reelcart.domain import (
-    Language,
-    ProductNotFound,
-    ProductUnavailable,
-    User,
-)
-from reelcart.handlers.context import (
+from reelcart.domain import Language, ProductNotFound, ProductUnavailable, User
+from reelcart.handlers.feed import show_card
+from reelcart.handlers.kit.context import (
     ReelcartApplication,
     ReelcartContext,
     answer_query,
     is_not_modified,
     shopper,
 )
-from reelcart.handlers.errors import error_text
-from reelcart.handlers.feed import show_card
+from reelcart.handlers.kit.errors import error_text
 from reelcart.i18n import t
 
 log = logging.getLogger(__name__)

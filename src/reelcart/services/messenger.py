@@ -3,7 +3,7 @@
 A service says "send this to that user" in reelcart's own terms (text, ``Button`` rows,
 ``Media``) and gets back an ``Outcome``: sent (with the message's id), blocked, retry
 later (after so many seconds), failed, or unknown. One adapter implements the port
-(``handlers.messenger.TelegramMessenger``) and maps Telegram's errors to outcomes once, so
+(``handlers.kit.messenger.TelegramMessenger``) and maps Telegram's errors to outcomes once, so
 every workflow retries the same way; tests give the services a fake at this port.
 """
 

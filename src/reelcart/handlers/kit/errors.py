@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from reelcart.domain import Language, Money, ReelcartError
-from reelcart.handlers.context import (
+from reelcart.handlers.kit.context import (
     ReelcartApplication,
     ReelcartContext,
     answer_query,
@@ -74,4 +74,5 @@ async def on_error(update: object, context: ReelcartContext) -> None:
 
 
 def register(application: ReelcartApplication) -> None:
+    """Add the one error handler."""
     application.add_error_handler(on_error)

@@ -12,7 +12,7 @@ no order. So every ``successful_payment`` is journaled in SQLite on its way in:
 - webhook: ``journal_update`` runs before the webhook answers.
 
 On start (and every minute) the recovery job (``services.fulfilment``, scheduled by the
-commerce handlers) makes orders from journaled payments that have none yet. Orders are
+checkout handlers) makes orders from journaled payments that have none yet. Orders are
 keyed by the payment's charge id, so this never doubles one.
 """
 
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-from reelcart.handlers.context import ReelcartApplication
-from reelcart.handlers.transport import AiohttpRequest
+from reelcart.handlers.kit.context import ReelcartApplication
+from reelcart.handlers.telegram_api.transport import AiohttpRequest
 from reelcart.services.orders import Payment
 
 if TYPE_CHECKING:

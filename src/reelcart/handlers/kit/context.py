@@ -2,20 +2,23 @@
 
 Also what every handler needs to talk to Telegram safely: ``answer_query`` answers a tap at
 most once (the error handler asks ``was_answered`` before it tries), ``is_transient`` tells
-a network fault worth retrying from a refusal, ``is_not_modified`` an edit that found its
-result already on screen.
+a network fault worth retrying from a refusal, ``retry_after_seconds`` how long a flood
+wait lasts, ``is_not_modified`` an edit that found its result already on screen.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
+import warnings
 from collections import OrderedDict, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.warnings import PTBDeprecationWarning
 
 from reelcart.domain import Language, User
 
@@ -110,6 +113,7 @@ async def shopper(update: Update, context: ReelcartContext) -> User:
 
 
 def language_of(user: User | None) -> Language:
+    """The language to speak to ``user`` in (English for someone reelcart does not know)."""
     return user.language if user else Language.EN
 
 
@@ -154,3 +158,12 @@ def is_not_modified(error: BadRequest) -> bool:
     """Telegram refused an edit because the message already shows it (a double tap, or an
     earlier try whose reply was lost): the edit is done."""
     return "not modified" in error.message.lower()
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked to wait before trying again, in seconds."""
+    # python-telegram-bot 22 is moving retry_after from int to timedelta and warns on read.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)

@@ -9,14 +9,18 @@ to this bot.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import aiohttp
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from reelcart.handlers.context import ReelcartApplication, ReelcartBot, ReelcartContext
+from reelcart.handlers.kit.context import (
+    ReelcartApplication,
+    ReelcartBot,
+    ReelcartContext,
+    retry_after_seconds,
+)
 from reelcart.services.messenger import Keyboard, Media, MediaKind, Outcome
 from reelcart.services.outbox import Outbox
 
@@ -35,9 +39,7 @@ def outcome_of(error: TelegramError) -> Outcome:
     """
     detail = str(error)
     if isinstance(error, RetryAfter):
-        wait = error.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-        return Outcome.retry_later(seconds, detail)
+        return Outcome.retry_later(retry_after_seconds(error), detail)
     if isinstance(error, Forbidden):
         return Outcome.blocked(detail)
     if isinstance(error, BadRequest) or not isinstance(error, NetworkError):
