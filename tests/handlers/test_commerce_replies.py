@@ -4,7 +4,7 @@ how a card looks when its product is sold out or has no hashtags."""
 from __future__ import annotations
 
 from reelcart.domain import Language
-from reelcart.handlers import render
+from reelcart.handlers.feed import render
 from reelcart.sandbox.views import BotMessage
 from reelcart.storage.products import get_product
 from tests.handlers.conftest import Harness
@@ -51,7 +51,7 @@ async def test_forget_counts_one_unpaid_invoice_in_the_singular(harness: Harness
 
 
 def test_the_forget_summary_speaks_plural_in_both_languages() -> None:
-    from reelcart.handlers.privacy import counted
+    from reelcart.handlers.support.privacy import counted
 
     assert counted(Language.EN, "privacy.erased_checkouts", 3) == "3 invoices you did not pay"
     assert counted(Language.FR, "privacy.erased_checkouts", 1) == "1 facture non payée"

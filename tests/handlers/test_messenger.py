@@ -22,7 +22,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from reelcart.handlers import render
+from reelcart.handlers.feed import render
 from reelcart.handlers.kit.context import ReelcartBot
 from reelcart.handlers.kit.messenger import TelegramMessenger, markup_of, outcome_of
 from reelcart.handlers.telegram_api.transport import AiohttpRequest

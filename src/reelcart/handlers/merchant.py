@@ -62,7 +62,7 @@ from reelcart.domain import (
     StatsReport,
     User,
 )
-from reelcart.handlers import render
+from reelcart.handlers.feed import render
 from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
 from reelcart.handlers.kit.errors import error_text
 from reelcart.handlers.kit.messenger import outbox

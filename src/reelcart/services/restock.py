@@ -26,7 +26,7 @@ RESTOCK_RATE = 20.0
 
 def open_product_data(product_id: int) -> str:
     """The feed's "open this product" button (``p:<product>``, parsed by
-    ``handlers.render.parse_product_data``)."""
+    ``handlers.feed.render.parse_product_data``)."""
     return f"p:{product_id}"
 
 

@@ -6,16 +6,10 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language
-from reelcart.handlers.kit.context import (
-    ReelcartApplication,
-    ReelcartContext,
-    answer_query,
-    is_not_modified,
-    shopper,
-)
+from reelcart.handlers.feed.render import language_data, parse_language_data
+from reelcart.handlers.kit.context import ReelcartContext, answer_query, is_not_modified, shopper
 from reelcart.i18n import t
 
 log = logging.getLogger(__name__)
@@ -28,8 +22,8 @@ async def lang_command(update: Update, context: ReelcartContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("🇬🇧 English", callback_data="l:en"),
-                InlineKeyboardButton("🇫🇷 Français", callback_data="l:fr"),
+                InlineKeyboardButton("🇬🇧 English", callback_data=language_data(Language.EN)),
+                InlineKeyboardButton("🇫🇷 Français", callback_data=language_data(Language.FR)),
             ]
         ]
     )
@@ -46,11 +40,10 @@ async def lang_button(update: Update, context: ReelcartContext) -> None:
     query = update.callback_query
     assert query is not None
     user = await shopper(update, context)
-    code = (query.data or "")[2:]
-    if code not in {language.value for language in Language}:
+    language = parse_language_data(query.data)
+    if language is None:
         await answer_query(context, query, t(user.language, "feed.stale"))
         return
-    language = Language(code)
     await answer_query(context, query)
     await context.shop.feed.set_language(user.id, language)
     text = t(language, "lang.set")
@@ -65,8 +58,3 @@ async def lang_button(update: Update, context: ReelcartContext) -> None:
             log.info("could not confirm the language in message %s: %s", message.message_id, exc)
     chat_id = update.effective_chat.id if update.effective_chat else user.id
     await context.bot.send_message(chat_id, text)
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("lang", lang_command))
-    application.add_handler(CallbackQueryHandler(lang_button, pattern=r"^l:"))

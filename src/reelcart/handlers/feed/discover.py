@@ -6,10 +6,9 @@ import html
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import CommandHandler
 
-from reelcart.handlers import render
-from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.feed import render
+from reelcart.handlers.kit.context import ReelcartContext, shopper
 from reelcart.i18n import t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 
@@ -56,8 +55,3 @@ async def likes_command(update: Update, context: ReelcartContext) -> None:
         header,
         reply_markup=render.product_list_keyboard(products, user.language),
     )
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("search", search_command))
-    application.add_handler(CommandHandler("likes", likes_command))

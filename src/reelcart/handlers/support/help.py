@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.context import ReelcartContext, shopper
 from reelcart.i18n import t
 
 
@@ -41,15 +40,3 @@ async def unknown_button(update: Update, context: ReelcartContext) -> None:
     user = await shopper(update, context)
     assert update.callback_query is not None
     await update.callback_query.answer(t(user.language, "feed.stale"))
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("help", help_command))
-
-
-def register_fallbacks(application: ReelcartApplication) -> None:
-    """Catch-alls; registered last so every specific handler wins."""
-    private = filters.ChatType.PRIVATE
-    application.add_handler(MessageHandler(filters.COMMAND & private, unknown_command))
-    application.add_handler(MessageHandler(filters.ALL & private & ~filters.COMMAND, free_text))
-    application.add_handler(CallbackQueryHandler(unknown_button))

@@ -1,7 +1,7 @@
 """Your data: /mydata sends everything reelcart holds about you as a JSON file; /forget
 erases it after a confirmation and says what was erased.
 
-Callback data: ``priv:forget:yes`` / ``priv:forget:no``.
+Callback data: ``priv:forget:yes`` / ``priv:forget:no`` (``FORGET_YES``, ``FORGET_NO``).
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language
-from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.context import ReelcartContext, shopper
 from reelcart.i18n import CATALOGS, t
 
 log = logging.getLogger(__name__)
+
+FORGET_YES = "priv:forget:yes"
+FORGET_NO = "priv:forget:no"
 
 #: The order /forget reports what it erased in (keys of ``storage.personal_data.erase_user_data``).
 ERASED_KINDS = (
@@ -69,8 +71,8 @@ async def forget_command(update: Update, context: ReelcartContext) -> None:
     markup = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t(lang, "privacy.btn_erase"), callback_data="priv:forget:yes"),
-                InlineKeyboardButton(t(lang, "privacy.btn_keep"), callback_data="priv:forget:no"),
+                InlineKeyboardButton(t(lang, "privacy.btn_erase"), callback_data=FORGET_YES),
+                InlineKeyboardButton(t(lang, "privacy.btn_keep"), callback_data=FORGET_NO),
             ]
         ]
     )
@@ -84,12 +86,12 @@ async def forget_button(update: Update, context: ReelcartContext) -> None:
     user = await shopper(update, context)
     lang = user.language
     message = query.message if isinstance(query.message, Message) else None
-    if query.data == "priv:forget:no":
+    if query.data == FORGET_NO:
         await query.answer()
         if message is not None:
             await message.edit_text(t(lang, "privacy.forget_kept"))
         return
-    if query.data != "priv:forget:yes":
+    if query.data != FORGET_YES:
         await query.answer(t(lang, "feed.stale"))
         return
     erasure = await context.shop.privacy.forget(user.id)
@@ -107,9 +109,3 @@ async def forget_button(update: Update, context: ReelcartContext) -> None:
         await message.edit_text(text, parse_mode=ParseMode.HTML)
     else:
         await context.bot.send_message(query.from_user.id, text, parse_mode=ParseMode.HTML)
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("mydata", mydata_command))
-    application.add_handler(CommandHandler("forget", forget_command))
-    application.add_handler(CallbackQueryHandler(forget_button, pattern=r"^priv:"))

@@ -1,9 +1,9 @@
-"""How cards and lists look in Telegram: captions, keyboards, and callback data.
+"""How cards and lists look in Telegram: captions, keyboards, and the feed's callback data.
 
 Callback data is short and strictly parsed (Telegram allows 1-64 bytes):
 ``c:<action>:<card id>`` for card buttons, ``p:<product id>`` to open a product,
-``i:<interest>`` / ``i:!done`` for onboarding, ``l:<lang>`` for the language.
-Anything else is treated as a stale or forged button.
+``i:<interest>`` / ``i:!done`` / ``i:!lang:<lang>`` for onboarding, ``l:<lang>`` for the
+language. Anything else is treated as a stale or forged button.
 """
 
 from __future__ import annotations
@@ -20,16 +20,25 @@ from reelcart.i18n import format_price, t
 CARD_ACTIONS = ("like", "dislike", "next", "buy", "why")
 _CARD_DATA = re.compile(r"^c:(like|dislike|next|buy|why):([1-9][0-9]{0,17})$")
 _PRODUCT_DATA = re.compile(r"^p:([1-9][0-9]{0,17})$")
+_LANGUAGES = {language.value: language for language in Language}
 CAPTION_LIMIT = 1024
+#: Onboarding's "start swiping" button.
+INTERESTS_DONE = "i:!done"
+#: ``i:!lang:<code>`` switches to that language: a double tap sets it twice, not back and
+#: forth. A bare ``i:!lang`` (on greetings sent before) still toggles.
+SWITCH_LANGUAGE = "i:!lang"
 
 
 @dataclass(frozen=True)
 class CardButton:
+    """A tap on a card: its action (``CARD_ACTIONS``) and the card."""
+
     action: str
     card_id: int
 
 
 def card_data(action: str, card_id: int) -> str:
+    """``c:<action>:<card id>``."""
     return f"c:{action}:{card_id}"
 
 
@@ -39,9 +48,57 @@ def parse_card_data(data: str | None) -> CardButton | None:
     return CardButton(match[1], int(match[2])) if match else None
 
 
+def product_data(product_id: int) -> str:
+    """``p:<product id>``: open that product's card."""
+    return f"p:{product_id}"
+
+
 def parse_product_data(data: str | None) -> int | None:
+    """The product a ``p:`` button opens, or None if it is malformed."""
     match = _PRODUCT_DATA.match(data or "")
     return int(match[1]) if match else None
+
+
+def interest_data(interest: str) -> str:
+    """The onboarding button that toggles ``interest`` (check its length with ``fits``)."""
+    return f"i:{interest}"
+
+
+def parse_interest_data(data: str) -> str:
+    """The interest an onboarding button toggles (to be checked against the options)."""
+    return data[2:]
+
+
+def switch_language_data(language: Language) -> str:
+    """``i:!lang:<code>``: onboarding's switch to ``language``."""
+    return f"{SWITCH_LANGUAGE}:{language.value}"
+
+
+def parse_switch_language_data(data: str) -> Language | None:
+    """The language a switch button asks for; None for a bare (toggling) one or a forged one."""
+    return _LANGUAGES.get(data[len(SWITCH_LANGUAGE) + 1 :])
+
+
+def is_switch_language_data(data: str) -> bool:
+    """Whether ``data`` is onboarding's language switch (with a code or bare)."""
+    return data == SWITCH_LANGUAGE or data.startswith(f"{SWITCH_LANGUAGE}:")
+
+
+def language_data(language: Language) -> str:
+    """``l:<code>``: /lang's button for ``language``."""
+    return f"l:{language.value}"
+
+
+def parse_language_data(data: str | None) -> Language | None:
+    """The language an ``l:<code>`` button picks, or None if it is malformed."""
+    if not data or not data.startswith("l:"):
+        return None
+    return _LANGUAGES.get(data[2:])
+
+
+def fits(data: str) -> bool:
+    """Whether Telegram takes ``data`` as a button's callback data (64 bytes at most)."""
+    return len(data.encode()) <= 64
 
 
 def caption(product: Product, language: Language) -> str:
@@ -125,9 +182,10 @@ def product_list_keyboard(products: list[Product], language: Language) -> Inline
         label = f"{product.title} · {format_price(product.price, language)}"
         if len(label) > 60:
             label = label[:59] + "…"
-        rows.append([InlineKeyboardButton(label, callback_data=f"p:{product.id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=product_data(product.id))])
     return InlineKeyboardMarkup(rows)
 
 
 def deep_link(bot_username: str, product_id: int) -> str:
+    """The t.me link that opens a product in the bot (``/start p_<id>``)."""
     return f"https://t.me/{bot_username}?start=p_{product_id}"

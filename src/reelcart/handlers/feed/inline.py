@@ -21,11 +21,10 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ChosenInlineResultHandler, InlineQueryHandler
 
 from reelcart.domain import EventKind, Language, Product, ProductNotFound
-from reelcart.handlers import render
-from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext
+from reelcart.handlers.feed import render
+from reelcart.handlers.kit.context import ReelcartContext
 from reelcart.i18n import format_price, t
 from reelcart.services.feed import MAX_QUERY_LENGTH
 
@@ -102,8 +101,3 @@ async def chosen_result(update: Update, context: ReelcartContext) -> None:
     await context.shop.feed.meet(user.id, user.first_name, user.username, user.language_code)
     await context.shop.feed.record(user.id, product_id, EventKind.SHARE)
     log.info("user %s shared product %s", user.id, product_id)
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(InlineQueryHandler(inline_query))
-    application.add_handler(ChosenInlineResultHandler(chosen_result))

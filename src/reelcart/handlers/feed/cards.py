@@ -22,7 +22,6 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import (
     AlreadyAnswered,
@@ -34,9 +33,9 @@ from reelcart.domain import (
     ReasonKind,
     StaleCard,
 )
-from reelcart.handlers import commerce, render
+from reelcart.handlers.commerce import buy_product
+from reelcart.handlers.feed import render
 from reelcart.handlers.kit.context import (
-    ReelcartApplication,
     ReelcartContext,
     answer_query,
     is_not_modified,
@@ -108,7 +107,7 @@ async def card_button(update: Update, context: ReelcartContext) -> None:
             await answer_query(context, query, text, show_alert=True)
         else:  # buy
             product = await feed.card_product(user.id, button.card_id)
-            await commerce.buy_product(update, context, user, product)
+            await buy_product(update, context, user, product)
     except AlreadyAnswered:
         # The swipe was recorded; if its next card never reached the screen, this tap
         # brings it (a tap on the card that is there is just a double tap).
@@ -441,9 +440,3 @@ async def _cache_file_id(context: ReelcartContext, clip: Clip | None, message: M
 def _is_file_error(exc: BadRequest) -> bool:
     text = str(exc).lower()
     return "file" in text or "http url" in text
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("feed", feed_command))
-    application.add_handler(CallbackQueryHandler(card_button, pattern=r"^c:"))
-    application.add_handler(CallbackQueryHandler(product_button, pattern=r"^p:"))

@@ -14,27 +14,17 @@ from collections.abc import Awaitable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from reelcart.domain import Language, ProductNotFound, ProductUnavailable, User
-from reelcart.handlers.feed import show_card
-from reelcart.handlers.kit.context import (
-    ReelcartApplication,
-    ReelcartContext,
-    answer_query,
-    is_not_modified,
-    shopper,
-)
+from reelcart.handlers.feed import render
+from reelcart.handlers.feed.cards import show_card
+from reelcart.handlers.kit.context import ReelcartContext, answer_query, is_not_modified, shopper
 from reelcart.handlers.kit.errors import error_text
 from reelcart.i18n import t
 
 log = logging.getLogger(__name__)
 
 _PRODUCT_LINK = re.compile(r"^p_([1-9][0-9]{0,17})(?:_r_([a-z0-9]{4,16}))?$")
-DONE = "i:!done"
-#: ``i:!lang:<code>`` switches to that language: a double tap sets it twice, not back and
-#: forth. A bare ``i:!lang`` (on greetings sent before) still toggles.
-SWITCH_LANGUAGE = "i:!lang"
 
 
 async def start(update: Update, context: ReelcartContext) -> None:
@@ -68,17 +58,19 @@ async def interests_keyboard(context: ReelcartContext, user: User) -> InlineKeyb
     buttons = [
         InlineKeyboardButton(
             ("✅ " if option in chosen else "") + option.replace("-", " "),
-            callback_data=f"i:{option}",
+            callback_data=render.interest_data(option),
         )
         for option in options
-        if len(f"i:{option}".encode()) <= 64
+        if render.fits(render.interest_data(option))
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     done_label = "start.done_button" if chosen else "start.skip_button"
-    rows.append([InlineKeyboardButton(t(user.language, done_label), callback_data=DONE)])
-    other = Language.EN if user.language is Language.FR else Language.FR
+    rows.append(
+        [InlineKeyboardButton(t(user.language, done_label), callback_data=render.INTERESTS_DONE)]
+    )
+    other = _other(user.language)
     switch = InlineKeyboardButton(
-        t(user.language, "start.lang_button"), callback_data=f"{SWITCH_LANGUAGE}:{other.value}"
+        t(user.language, "start.lang_button"), callback_data=render.switch_language_data(other)
     )
     rows.append([switch])
     return InlineKeyboardMarkup(rows)
@@ -94,9 +86,8 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
     assert query is not None and query.data is not None and update.effective_chat is not None
     user = await shopper(update, context)
     feed = context.shop.feed
-    choice = query.data[2:]
     message = query.message if isinstance(query.message, Message) else None
-    if query.data == DONE:
+    if query.data == render.INTERESTS_DONE:
         await answer_query(context, query)
         if message is not None and message.reply_markup is None:
             return  # a tap before this one took the buttons away and started the feed
@@ -109,8 +100,8 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
             return
         await show_card(context, update.effective_chat.id, card, user.language)
         return
-    if query.data == SWITCH_LANGUAGE or query.data.startswith(f"{SWITCH_LANGUAGE}:"):
-        language = _switched_language(query.data, user.language)
+    if render.is_switch_language_data(query.data):
+        language = render.parse_switch_language_data(query.data) or _other(user.language)
         await answer_query(context, query, t(language, "lang.set"))
         await feed.set_language(user.id, language)
         user = await shopper(update, context)
@@ -124,6 +115,7 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
             )
         return
     options = await feed.interest_options()
+    choice = render.parse_interest_data(query.data)
     if choice not in options:
         await answer_query(context, query, t(user.language, "feed.stale"))
         return
@@ -141,11 +133,8 @@ async def interest_button(update: Update, context: ReelcartContext) -> None:
         await _edit_done(message.edit_reply_markup(await interests_keyboard(context, user)))
 
 
-def _switched_language(data: str, current: Language) -> Language:
-    """The language a switch button asks for (a bare one toggles)."""
-    code = data[len(SWITCH_LANGUAGE) + 1 :]
-    if code in {language.value for language in Language}:
-        return Language(code)
+def _other(current: Language) -> Language:
+    """The language a bare switch button (on older greetings) toggles to."""
     return Language.EN if current is Language.FR else Language.FR
 
 
@@ -164,8 +153,3 @@ async def _edit_done(edit: Awaitable[object]) -> bool:
             return False
         log.warning("could not update the greeting: %s", exc)
     return True
-
-
-def register(application: ReelcartApplication) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CallbackQueryHandler(interest_button, pattern=r"^i:"))
