@@ -7,7 +7,7 @@ the features share is in ``kit``; the Bot API transport and the payment journal 
 
 from __future__ import annotations
 
-from reelcart.handlers import admin, admin_refunds, commerce, feed, merchant, support
+from reelcart.handlers import admin, checkout, feed, merchant, support
 from reelcart.handlers.kit import errors
 from reelcart.handlers.kit.context import ReelcartApplication
 
@@ -15,9 +15,8 @@ from reelcart.handlers.kit.context import ReelcartApplication
 def register_all(application: ReelcartApplication) -> None:
     """Add every handler. Note: order matters, the catch-alls come last."""
     feed.register(application)
-    commerce.register(application)
-    # Before the /admin panel's handlers: the ``adm:refunds`` buttons are commerce's.
-    admin_refunds.register(application)
+    # Its refunds screens come before the /admin panel's handlers: ``adm:refunds`` is theirs.
+    checkout.register(application)
     merchant.register(application)
     admin.register(application)
     support.register(application)

@@ -33,7 +33,7 @@ from reelcart.domain import (
     ReasonKind,
     StaleCard,
 )
-from reelcart.handlers.commerce import buy_product
+from reelcart.handlers.checkout.invoices import buy_product
 from reelcart.handlers.feed import render
 from reelcart.handlers.kit.context import (
     ReelcartContext,

@@ -1,26 +1,26 @@
 """Admins refund Telegram Stars payments: everything behind the /admin panel's
 ``adm:refunds`` button.
 
-Callback data: ``adm:refunds`` (the refundable Stars orders), ``adm:refunds:o:<order>``
-(confirm one), ``adm:refunds:y:<order>`` (refund it with ``refundStarPayment``, record
-it and write it in the audit log); their ⬅️ Back is the panel's ``adm:menu``. Only ids
-in ``REELCART_ADMIN_IDS`` may use them; anyone else gets a polite no and nothing
-changes. Registered before the admin panel's own handlers so this pattern wins.
+Callback data (``kit.callbacks.refunds_data``): ``adm:refunds`` (the refundable Stars
+orders), ``adm:refunds:o:<order>`` (confirm one), ``adm:refunds:y:<order>`` (refund it
+with ``refundStarPayment``, record it and write it in the audit log); their ⬅️ Back is
+the panel's ``adm:menu``. Only ids in ``REELCART_ADMIN_IDS`` may use them; anyone else
+gets a polite no and nothing changes. Registered before the admin panel's own handlers
+so this pattern wins.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler
 
 from reelcart.domain import Language, Order, OrderNotFound, OrderStatus
-from reelcart.handlers.kit.context import ReelcartApplication, ReelcartContext, shopper
+from reelcart.handlers.kit.callbacks import ADMIN_MENU, parse_refunds_data, refunds_data
+from reelcart.handlers.kit.context import ReelcartContext, shopper
 from reelcart.handlers.kit.messenger import outbox
 from reelcart.i18n import format_price, t
 from reelcart.services import receipts
@@ -28,9 +28,6 @@ from reelcart.services.messenger import Status
 from reelcart.services.shop import Shop
 
 log = logging.getLogger(__name__)
-
-PATTERN = r"^adm:refunds"
-_DATA = re.compile(r"^adm:refunds(?::([oy]):([1-9][0-9]{0,17}))?$")
 
 
 async def _buyer(shop: Shop, order: Order) -> str:
@@ -40,7 +37,7 @@ async def _buyer(shop: Shop, order: Order) -> str:
 
 async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarkup]:
     orders = await shop.orders.refundable_star_orders()
-    back = [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data="adm:menu")]
+    back = [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data=ADMIN_MENU)]
     if not orders:
         return t(lang, "commerce.refunds_empty"), InlineKeyboardMarkup([back])
     rows = []
@@ -52,7 +49,7 @@ async def _listing(shop: Shop, lang: Language) -> tuple[str, InlineKeyboardMarku
             total=format_price(order.total, lang),
             buyer=await _buyer(shop, order),
         )
-        rows.append([InlineKeyboardButton(label[:64], callback_data=f"adm:refunds:o:{order.id}")])
+        rows.append([InlineKeyboardButton(label[:64], callback_data=refunds_data("o", order.id))])
     rows.append(back)
     return t(lang, "commerce.refunds_header"), InlineKeyboardMarkup(rows)
 
@@ -94,16 +91,16 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
         log.warning("user %s pressed an admin refund button", user.id)
         await query.answer(t(lang, "commerce.admin_only"), show_alert=True)
         return
-    match = _DATA.match(query.data or "")
-    if match is None:
+    button = parse_refunds_data(query.data)
+    if button is None:
         await query.answer(t(lang, "feed.stale"))
         return
-    if match[1] is None:
+    if button.step is None or button.order_id is None:
         await query.answer()
         await _show(update, context, *await _listing(shop, lang))
         return
     try:
-        order = await shop.orders.order(int(match[2]))
+        order = await shop.orders.order(button.order_id)
     except OrderNotFound:
         order = None
     if order is None or not order.paid_in_stars:
@@ -115,7 +112,7 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
         await _show(update, context, *await _listing(shop, lang))
         return
     buyer = await _buyer(shop, order)
-    if match[1] == "o":
+    if button.step == "o":
         await query.answer()
         text = t(
             lang,
@@ -130,10 +127,10 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
                 [
                     InlineKeyboardButton(
                         t(lang, "commerce.btn_refund_yes", total=total),
-                        callback_data=f"adm:refunds:y:{order.id}",
+                        callback_data=refunds_data("y", order.id),
                     )
                 ],
-                [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data="adm:refunds")],
+                [InlineKeyboardButton(t(lang, "commerce.btn_back"), callback_data=refunds_data())],
             ]
         )
         await _show(update, context, text, markup)
@@ -160,8 +157,3 @@ async def _refunds_button(update: Update, context: ReelcartContext) -> None:
     )
     await outbox(context).notices.tell(order.user_id, lambda lang: receipts.refunded(order, lang))
     await _show(update, context, *await _listing(shop, lang))
-
-
-def register(application: ReelcartApplication) -> None:
-    """Register before the admin panel's handlers: ``adm:refunds`` is ours."""
-    application.add_handler(CallbackQueryHandler(refunds_button, pattern=PATTERN))
