@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from reelcart.domain import EventKind, Reaction
 from reelcart.handlers.kit.context import ReelcartContext
-from reelcart.handlers.merchant import deliver_restock_alerts
+from reelcart.handlers.merchant.restock import deliver_restock_alerts
 from reelcart.sandbox.limits import FloodControl
 from reelcart.storage.events import add_event
 from reelcart.storage.products import set_stock

@@ -66,16 +66,10 @@ from reelcart.handlers.kit.menus import menu_extras, set_chat_menu
 from reelcart.handlers.kit.messenger import outbox
 from reelcart.handlers.kit.prompts import Prompt, ask, take_prompt
 from reelcart.handlers.kit.status import StatusMessage
-from reelcart.handlers.merchant import (
-    REASONS,
-    application_buttons,
-    application_text,
-    chart_labels,
-    metrics_lines,
-    period_label,
-    reason_text,
-    send_preview,
-)
+from reelcart.handlers.merchant.notices import application_buttons, application_text
+from reelcart.handlers.merchant.preview import send_preview
+from reelcart.handlers.merchant.products import REASONS, reason_text
+from reelcart.handlers.merchant.stats import chart_labels, metrics_lines, period_label
 from reelcart.i18n import format_price, t
 from reelcart.services.admin import (
     DISCOVERY_CHOICES,
