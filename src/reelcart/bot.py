@@ -24,7 +24,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from reelcart import web
 from reelcart.config import ConfigError, Settings
 from reelcart.handlers import register_all
-from reelcart.handlers.admin import show_admin_menus
+from reelcart.handlers.admin.menus import show_admin_menus
 from reelcart.handlers.kit.context import BotData, ReelcartApplication, ReelcartBot, ReelcartContext
 from reelcart.handlers.kit.menus import set_everyone_menu
 from reelcart.handlers.kit.messenger import TelegramMessenger
