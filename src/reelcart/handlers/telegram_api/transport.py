@@ -1,10 +1,11 @@
 """The bot's HTTP client for the Bot API: aiohttp instead of python-telegram-bot's httpx.
 
 Every swipe costs two Bot API calls (the answer to the tap and the edited card), and under
-load the bot process is the bottleneck: a py-spy profile of ``benchmarks/swipes.py`` put
-40% of the bot's busy time in httpx and httpcore, most of it the connection pool checking
-each idle socket (``is_socket_readable``, ``getpeername``) on every request. aiohttp parses
-HTTP in C and keeps its pool cheaply, and is already what reelcart serves with.
+load the bot process is the bottleneck. httpx's connection pool checks each idle socket on
+every request (``is_socket_readable``, ``getpeername``), which a profile of
+``benchmarks/swipes.py`` found to be much of the bot's busy time (the README's benchmark
+section has the numbers); aiohttp parses HTTP in C, keeps its pool cheaply, and is already
+what reelcart serves with.
 
 Behaviour follows ``HTTPXRequest``: the parameters go as a form (multipart when files are
 attached), timeouts default to the ones given here, a timeout becomes ``TimedOut`` and
