@@ -8,14 +8,13 @@ uses it while the catalog is small and hands over to ``IvfIndex`` past
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import faiss
 import numpy as np
 
 from reelcart.embeddings.faiss_search import as_queries, empty_results, run_search
 from reelcart.embeddings.ids import as_changes, as_ids, exclusion_selector, removal_selector
-from reelcart.embeddings.index_file import IndexFile, IndexFileError, read_index_file
+from reelcart.embeddings.index_file import IndexFile, IndexFileError
 from reelcart.embeddings.shelved import ShelvedIndex
 
 
@@ -85,15 +84,6 @@ class ExactIndex(ShelvedIndex):
             if self._index.ntotal == 0:
                 return empty_results(len(matrix), k)
             return run_search(self._index, matrix, k, params)
-
-    @classmethod
-    def load(cls, path: Path | str, dim: int) -> ExactIndex:
-        """Read an exact index ``save`` wrote.
-
-        Raises FileNotFoundError if there is no file, IndexFileError if it is not an exact
-        index reelcart wrote for vectors of size ``dim`` (see ``read_index_file``).
-        """
-        return cls.from_file(read_index_file(path, dim))
 
     @classmethod
     def from_file(cls, file: IndexFile) -> ExactIndex:

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from pathlib import Path
 
 import faiss
 import numpy as np
 
 from reelcart.embeddings.faiss_search import as_queries, empty_results, one_thread, run_search
 from reelcart.embeddings.ids import as_changes, as_ids, exclusion_selector
-from reelcart.embeddings.index_file import IndexFile, IndexFileError, read_index_file
+from reelcart.embeddings.index_file import IndexFile, IndexFileError
 from reelcart.embeddings.shelf import grown
 from reelcart.embeddings.shelved import ShelvedIndex
 
@@ -329,15 +328,6 @@ class IvfIndex(ShelvedIndex):
         return scores, best
 
     # -- files -----------------------------------------------------------------------------
-
-    @classmethod
-    def load(cls, path: Path | str, dim: int) -> IvfIndex:
-        """Read an IVF index ``save`` wrote (or an older reelcart's, rebuilt).
-
-        Raises FileNotFoundError if there is no file, IndexFileError if it is not an IVF
-        index reelcart wrote for vectors of size ``dim`` (see ``read_index_file``).
-        """
-        return cls.from_file(read_index_file(path, dim))
 
     @classmethod
     def from_file(cls, file: IndexFile) -> IvfIndex:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 import faiss
 import numpy as np
 
 from reelcart.embeddings.ids import as_ids
-from reelcart.embeddings.index_file import IndexSnapshot, write_index_file
+from reelcart.embeddings.index_file import (
+    IndexFile,
+    IndexSnapshot,
+    read_index_file,
+    write_index_file,
+)
 from reelcart.embeddings.rwlock import ReadWriteLock
 from reelcart.embeddings.shelf import Shelf
 
@@ -88,3 +94,18 @@ class ShelvedIndex:
         """Write the index to ``path`` atomically (``write_index_file``): a crash leaves
         the old file or the new one. Searches go on while its snapshot is taken."""
         write_index_file(path, self.snapshot())
+
+    @classmethod
+    def load(cls, path: Path | str, dim: int) -> Self:
+        """Read an index of this kind that ``save`` wrote.
+
+        Raises FileNotFoundError if there is no file, IndexFileError if it is not an index
+        of this kind that reelcart wrote for vectors of size ``dim`` (see
+        ``read_index_file``).
+        """
+        return cls.from_file(read_index_file(path, dim))
+
+    @classmethod
+    def from_file(cls, file: IndexFile) -> Self:
+        """The index ``file`` holds; each kind says how it reads its own."""
+        raise NotImplementedError
