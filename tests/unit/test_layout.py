@@ -26,25 +26,12 @@ def _sources() -> dict[str, Path]:
     return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _type_checking_nodes(tree: ast.AST) -> set[int]:
-    skipped: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and ast.unparse(node.test) in {
-            "TYPE_CHECKING",
-            "typing.TYPE_CHECKING",
-        }:
-            skipped.update(id(inner) for child in node.body for inner in ast.walk(child))
-    return skipped
-
-
 def _reelcart_imports(path: Path) -> Iterator[tuple[str, list[str]]]:
-    """(module, names imported from it) for every run-time import of reelcart code, those
-    inside functions included: an import made late still ties the two modules together."""
+    """(module, names imported from it) for every import of reelcart code, those inside
+    functions and under ``TYPE_CHECKING`` included: an import made late, or only for the
+    type checker, still ties the two modules together."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = _type_checking_nodes(tree)
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "reelcart":

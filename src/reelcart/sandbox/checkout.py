@@ -10,13 +10,40 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from reelcart.sandbox.state import JSON, Invoice, StarCharge, now
+from reelcart.sandbox.state import (
+    JSON,
+    Invoice,
+    PendingQuery,
+    PrivateChat,
+    SandboxState,
+    StarCharge,
+    UserAccount,
+    now,
+)
 from reelcart.sandbox.views import PaymentResult, message_id_of
 
-if TYPE_CHECKING:
-    from reelcart.sandbox.client import SimulatedUser
+
+class Payer(Protocol):
+    """What the payment flow needs of the user paying (``Payer`` is one)."""
+
+    state: SandboxState
+    account: UserAccount
+    last_update_id: int | None
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def chat(self) -> PrivateChat: ...
+
+    def send_content(self, content: JSON) -> JSON: ...
+
+    async def await_answer(
+        self, query: PendingQuery, give_up_after: float | None, what: str
+    ) -> JSON: ...
+
 
 DEFAULT_ADDRESS: JSON = {
     "country_code": "FR",
@@ -28,7 +55,7 @@ DEFAULT_ADDRESS: JSON = {
 }
 
 
-def _find_invoice(user: SimulatedUser, ref: Any) -> Invoice:
+def _find_invoice(user: Payer, ref: Any) -> Invoice:
     if isinstance(ref, str):
         invoice = user.state.invoice_links.get(ref)
         if invoice is None:
@@ -41,7 +68,7 @@ def _find_invoice(user: SimulatedUser, ref: Any) -> Invoice:
     return stored.invoice
 
 
-def _order_info(user: SimulatedUser, invoice: Invoice, given: JSON | None) -> JSON | None:
+def _order_info(user: Payer, invoice: Invoice, given: JSON | None) -> JSON | None:
     """What the client collects for the invoice's need_* flags (defaults from the user)."""
     if given is not None:
         return given
@@ -58,7 +85,7 @@ def _order_info(user: SimulatedUser, invoice: Invoice, given: JSON | None) -> JS
 
 
 async def run_checkout(
-    user: SimulatedUser,
+    user: Payer,
     ref: Any,
     *,
     shipping_option_id: str | None,
@@ -67,7 +94,7 @@ async def run_checkout(
     duplicate_delivery: bool,
     answer_within: float | None,
 ) -> PaymentResult:
-    """Run the whole payment of ``ref`` for ``user``; see :meth:`SimulatedUser.pay`."""
+    """Run the whole payment of ``ref`` for ``user``; see ``SimulatedUser.pay``."""
     state = user.state
     invoice = _find_invoice(user, ref)
     if tip_amount < 0 or tip_amount > invoice.max_tip_amount:
@@ -87,7 +114,7 @@ async def run_checkout(
             },
         )
         try:
-            answer = await user._await_answer(query, answer_within, "shipping query")
+            answer = await user.await_answer(query, answer_within, "shipping query")
         except TimeoutError:
             return PaymentResult("shipping_timeout", invoice.currency, total)
         if not answer["ok"]:
@@ -120,7 +147,7 @@ async def run_checkout(
     asked_at = loop.time()
     user.last_update_id = state.push_update("pre_checkout_query", {"id": query.id, **pre_checkout})
     try:
-        answer = await user._await_answer(query, answer_within, "pre-checkout query")
+        answer = await user.await_answer(query, answer_within, "pre-checkout query")
     except TimeoutError:
         return PaymentResult("timeout", invoice.currency, total)
     latency = loop.time() - asked_at
@@ -168,7 +195,7 @@ async def run_checkout(
                 },
             }
         )
-    message = user._send({"successful_payment": payment})
+    message = user.send_content({"successful_payment": payment})
     update_id = user.last_update_id
     if duplicate_delivery and update_id is not None:
         state.updates.redeliver(update_id)

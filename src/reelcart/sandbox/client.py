@@ -88,7 +88,8 @@ class SimulatedUser:
 
     # Sending
 
-    def _send(self, content: JSON) -> JSON:
+    def send_content(self, content: JSON) -> JSON:
+        """Send the bot a message with these fields (as in Telegram's Message); returns it."""
         chat = self._open_chat()
         self._cursor = len(chat.events)
         data, update_id = self.state.user_message(chat, content)
@@ -111,7 +112,7 @@ class SimulatedUser:
             replied = dict(self._current(reply_to).data)
             replied.pop("reply_to_message", None)  # Telegram nests only one level
             content["reply_to_message"] = replied
-        return self._send(content)
+        return self.send_content(content)
 
     async def send_command(self, command: str, args: str = "") -> JSON:
         """Send ``/command args`` with its bot_command entity (``/start payload`` too)."""
@@ -123,7 +124,7 @@ class SimulatedUser:
             {"type": "bot_command", "offset": 0, "length": utf16_len(command)},
             *others,
         ]
-        return self._send(content)
+        return self.send_content(content)
 
     def _caption(self, caption: str | None) -> JSON:
         return self._text_content(caption, "caption") if caption else {}
@@ -133,7 +134,7 @@ class SimulatedUser:
         record = self.state.files.add_media(
             "document", data, filename, max_bytes=MAX_USER_UPLOAD_BYTES
         )
-        return self._send({"document": record.to_api(), **self._caption(caption)})
+        return self.send_content({"document": record.to_api(), **self._caption(caption)})
 
     async def send_video(
         self,
@@ -155,12 +156,12 @@ class SimulatedUser:
             duration=duration,
             max_bytes=MAX_USER_UPLOAD_BYTES,
         )
-        return self._send({record.kind: record.to_api(), **self._caption(caption)})
+        return self.send_content({record.kind: record.to_api(), **self._caption(caption)})
 
     async def send_photo(self, data: bytes, caption: str | None = None) -> JSON:
         """Send a photo (PNG, JPEG, GIF or WebP bytes)."""
         record = self.state.files.add_media("photo", data, None)
-        return self._send({"photo": record.to_api(), **self._caption(caption)})
+        return self.send_content({"photo": record.to_api(), **self._caption(caption)})
 
     def redeliver(self, update_id: int | None = None) -> None:
         """Deliver an update again, same update_id (default: this user's last one)."""
@@ -202,9 +203,11 @@ class SimulatedUser:
 
     # Queries
 
-    async def _await_answer(
+    async def await_answer(
         self, query: PendingQuery, give_up_after: float | None, what: str
     ) -> JSON:
+        """The bot's answer to ``query`` (``what`` names it in the TimeoutError raised when
+        none comes within ``give_up_after`` seconds or Telegram's deadline)."""
         limit = query.deadline - asyncio.get_running_loop().time()
         wait = limit if give_up_after is None else min(give_up_after, limit)
         try:
@@ -274,7 +277,7 @@ class SimulatedUser:
         return query
 
     async def _callback_answer(self, query: PendingQuery, timeout: float | None) -> CallbackAnswer:
-        answer = await self._await_answer(query, timeout, "callback query")
+        answer = await self.await_answer(query, timeout, "callback query")
         return CallbackAnswer(
             answer.get("text"),
             bool(answer.get("show_alert")),
@@ -304,7 +307,7 @@ class SimulatedUser:
                 "chat_type": chat_type,
             },
         )
-        answer = await self._await_answer(pending, timeout, "inline query")
+        answer = await self.await_answer(pending, timeout, "inline query")
         return InlineAnswer(
             pending.id,
             list(answer["results"]),
